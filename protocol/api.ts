@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import { CameraId, IsoTime, RoomId, Uuid, VenueId } from './ids.ts';
+import { Role, RoomKind, SessionKind } from './rooms.ts';
+import { SegmentRecord } from './messages.ts';
+
+/**
+ * The centre's HTTP API. Request bodies are schemas (validated by the server, reused by the
+ * dashboard's forms); responses are schemas too so tests and the dashboard share one shape.
+ * Every error is `{ error: { code, message } }` with a message a person can act on.
+ */
+
+export const ErrorCode = z.enum([
+  'bad_request',
+  'unauthenticated',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'payload_too_large',
+  'integrity_failed',
+  'unavailable',
+  'internal',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ApiError = z.object({ error: z.object({ code: ErrorCode, message: z.string() }) });
+export type ApiError = z.infer<typeof ApiError>;
+
+// ---- health -------------------------------------------------------------------------------
+export const HealthResponse = z.object({
+  status: z.enum(['ok', 'degraded']),
+  database: z.object({ ok: z.boolean(), kind: z.enum(['pglite', 'postgres']), error: z.string().optional() }),
+  broker: z.object({ ok: z.boolean(), kind: z.enum(['embedded', 'external']), url: z.string() }),
+  venues: z.array(z.object({ id: VenueId, name: z.string(), online: z.boolean(), lastSeen: IsoTime.nullable() })),
+});
+export type HealthResponse = z.infer<typeof HealthResponse>;
+
+// ---- auth ---------------------------------------------------------------------------------
+export const LoginRequest = z.object({
+  username: z.string().min(1).max(100),
+  password: z.string().min(1).max(200),
+});
+export type LoginRequest = z.infer<typeof LoginRequest>;
+
+export const User = z.object({
+  id: Uuid,
+  username: z.string(),
+  displayName: z.string(),
+  role: Role,
+  /** Venues the user may see; null = every venue (city level). */
+  venueIds: z.array(VenueId).nullable(),
+});
+export type User = z.infer<typeof User>;
+
+export const LoginResponse = z.object({ user: User });
+export type LoginResponse = z.infer<typeof LoginResponse>;
+
+export const SESSION_COOKIE = 'vw_session';
+
+// ---- venues, rooms, cameras -----------------------------------------------------------------
+export const CameraSummary = z.object({
+  id: CameraId,
+  name: z.string(),
+  roomId: RoomId.nullable(),
+  online: z.boolean(),
+  recording: z.boolean(),
+  videoCodec: z.string().nullable(),
+  audioCodec: z.string().nullable(),
+  lastSegmentEnd: IsoTime.nullable(),
+  lastError: z.string().nullable(),
+});
+export type CameraSummary = z.infer<typeof CameraSummary>;
+
+export const RoomSummary = z.object({ id: RoomId, name: z.string(), kind: RoomKind });
+export type RoomSummary = z.infer<typeof RoomSummary>;
+
+export const Venue = z.object({
+  id: VenueId,
+  name: z.string(),
+  online: z.boolean(),
+  lastSeen: IsoTime.nullable(),
+  rooms: z.array(RoomSummary),
+  cameras: z.array(CameraSummary),
+});
+export type Venue = z.infer<typeof Venue>;
+
+export const VenueList = z.object({ venues: z.array(Venue) });
+export type VenueList = z.infer<typeof VenueList>;
+
+// ---- bid sessions ---------------------------------------------------------------------------
+export const SessionCreate = z
+  .object({
+    projectCode: z.string().trim().min(1).max(100),
+    projectName: z.string().trim().min(1).max(300),
+    kind: SessionKind,
+    roomId: RoomId,
+    plannedStart: IsoTime,
+    plannedEnd: IsoTime,
+  })
+  .refine((s) => Date.parse(s.plannedEnd) > Date.parse(s.plannedStart), {
+    message: 'plannedEnd must be after plannedStart',
+    path: ['plannedEnd'],
+  });
+export type SessionCreate = z.infer<typeof SessionCreate>;
+
+export const SessionStatus = z.enum(['scheduled', 'in_progress', 'ended']);
+export type SessionStatus = z.infer<typeof SessionStatus>;
+
+export const BidSession = z.object({
+  id: Uuid,
+  projectCode: z.string(),
+  projectName: z.string(),
+  kind: SessionKind,
+  venueId: VenueId,
+  venueName: z.string(),
+  roomId: RoomId,
+  roomName: z.string(),
+  plannedStart: IsoTime,
+  plannedEnd: IsoTime,
+  status: SessionStatus,
+  createdAt: IsoTime,
+});
+export type BidSession = z.infer<typeof BidSession>;
+
+export const SessionList = z.object({ sessions: z.array(BidSession) });
+export type SessionList = z.infer<typeof SessionList>;
+
+export const TimeRange = z.object({ from: IsoTime, to: IsoTime });
+export type TimeRange = z.infer<typeof TimeRange>;
+
+export const SessionCamera = z.object({
+  cameraId: CameraId,
+  name: z.string(),
+  /** Seconds of the session so far (planned start to the earlier of planned end and now). */
+  expectedSeconds: z.number(),
+  /** Seconds of that window covered by segments the venue recorded. */
+  recordedSeconds: z.number(),
+  /** Seconds of that window the centre holds and can play. */
+  storedSeconds: z.number(),
+  /** Stretches of the window longer than the gap threshold with no recorded footage. */
+  gaps: z.array(TimeRange),
+  playlistUrl: z.string(),
+});
+export type SessionCamera = z.infer<typeof SessionCamera>;
+
+export const SessionDetail = z.object({ session: BidSession, cameras: z.array(SessionCamera) });
+export type SessionDetail = z.infer<typeof SessionDetail>;
+
+// ---- playback -------------------------------------------------------------------------------
+export const VodQuery = z
+  .object({ from: IsoTime, to: IsoTime })
+  .refine((q) => Date.parse(q.to) > Date.parse(q.from), { message: '"from" must be before "to"', path: ['from'] });
+export type VodQuery = z.infer<typeof VodQuery>;
+
+// ---- ingest (venue box → centre) ----------------------------------------------------------
+/** Header carrying the segment's catalogue record (JSON) on `PUT /api/ingest/segments/:id`. */
+export const SEGMENT_META_HEADER = 'x-vw-segment';
+export const IngestSegmentMeta = SegmentRecord;
+export const IngestSegmentResponse = z.object({ id: Uuid, stored: z.literal(true), duplicate: z.boolean() });
+export type IngestSegmentResponse = z.infer<typeof IngestSegmentResponse>;
+
+/** Everything the API serves, for the docs and the route table. */
+export const apiRoutes = {
+  health: 'GET /api/health',
+  login: 'POST /api/auth/login',
+  logout: 'POST /api/auth/logout',
+  me: 'GET /api/auth/me',
+  venues: 'GET /api/venues',
+  sessions: 'GET /api/sessions',
+  createSession: 'POST /api/sessions',
+  session: 'GET /api/sessions/:id',
+  vod: 'GET /api/cameras/:id/vod.m3u8?from=&to=',
+  segment: 'GET /api/footage/segments/:id.ts',
+  ingestSegment: 'PUT /api/ingest/segments/:id',
+} as const;

@@ -1,0 +1,5 @@
+export * from './ids.ts';
+export * from './rooms.ts';
+export * from './topics.ts';
+export * from './messages.ts';
+export * from './api.ts';

@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { CameraId, IsoTime, RoomId, Sha256Hex, Uuid, VenueId } from './ids.ts';
+import { RoomKind } from './rooms.ts';
+
+/**
+ * Every MQTT payload is JSON with this envelope. `id` lets the receiver drop the duplicates that
+ * QoS 1 and the agent's outbox may deliver; `venueId` must match the topic's venue.
+ */
+const envelope = {
+  v: z.literal(1),
+  id: Uuid,
+  venueId: VenueId,
+  sentAt: IsoTime,
+};
+
+export const AgentStatus = z.object({
+  ...envelope,
+  type: z.literal('status'),
+  online: z.boolean(),
+  agentVersion: z.string().max(64),
+  startedAt: IsoTime.optional(),
+});
+export type AgentStatus = z.infer<typeof AgentStatus>;
+
+export const RoomInfo = z.object({
+  id: RoomId,
+  name: z.string().min(1).max(200),
+  kind: RoomKind,
+});
+export type RoomInfo = z.infer<typeof RoomInfo>;
+
+export const CameraInfo = z.object({
+  id: CameraId,
+  roomId: RoomId.nullable(),
+  name: z.string().min(1).max(200),
+  /** ONVIF endpoint reference (urn:uuid:…): the camera's identity across IP changes. */
+  endpoint: z.string().max(200).nullable(),
+  manufacturer: z.string().max(200).nullable(),
+  model: z.string().max(200).nullable(),
+  serial: z.string().max(200).nullable(),
+  firmware: z.string().max(200).nullable(),
+  /** ONVIF device service address, e.g. http://10.1.2.3/onvif/device_service. */
+  xaddr: z.string().max(500).nullable(),
+  /** Stream URI without credentials. */
+  streamUri: z.string().max(500).nullable(),
+  videoCodec: z.string().max(32).nullable(),
+  audioCodec: z.string().max(32).nullable(),
+  recording: z.boolean(),
+  lastError: z.string().max(1000).nullable(),
+});
+export type CameraInfo = z.infer<typeof CameraInfo>;
+
+export const VenueInventory = z.object({
+  ...envelope,
+  type: z.literal('inventory'),
+  venue: z.object({ id: VenueId, name: z.string().min(1).max(200) }),
+  rooms: z.array(RoomInfo).max(500),
+  cameras: z.array(CameraInfo).max(2000),
+});
+export type VenueInventory = z.infer<typeof VenueInventory>;
+
+/** One recorded HLS segment as catalogued at the venue. Times are wall-clock (the box's NTP clock). */
+export const SegmentRecord = z
+  .object({
+    id: Uuid,
+    cameraId: CameraId,
+    /** One recorder run: timestamps are continuous within a run, so a new run is a discontinuity. */
+    runId: Uuid,
+    start: IsoTime,
+    end: IsoTime,
+    bytes: z.number().int().positive().max(512 * 1024 * 1024),
+    sha256: Sha256Hex,
+    hasAudio: z.boolean(),
+  })
+  .refine((s) => Date.parse(s.end) > Date.parse(s.start), { message: 'segment end must be after its start', path: ['end'] });
+export type SegmentRecord = z.infer<typeof SegmentRecord>;
+
+export const SegmentBatch = z.object({
+  ...envelope,
+  type: z.literal('segments'),
+  segments: z.array(SegmentRecord).min(1).max(1000),
+});
+export type SegmentBatch = z.infer<typeof SegmentBatch>;
+
+/**
+ * Centre → venue: the time windows whose footage the centre wants as soon as it is recorded
+ * (bid sessions with their pre- and post-roll). `to: null` means open-ended.
+ */
+export const UploadWindow = z.object({
+  roomId: RoomId,
+  from: IsoTime,
+  to: IsoTime.nullable(),
+  reason: z.enum(['session']),
+  sessionId: Uuid,
+});
+export type UploadWindow = z.infer<typeof UploadWindow>;
+
+export const UploadWindows = z.object({
+  ...envelope,
+  type: z.literal('windows'),
+  windows: z.array(UploadWindow).max(5000),
+});
+export type UploadWindows = z.infer<typeof UploadWindows>;
+
+export const messageSchemas = {
+  status: AgentStatus,
+  inventory: VenueInventory,
+  segments: SegmentBatch,
+  windows: UploadWindows,
+} as const;
+
+export type MessageOf<K extends keyof typeof messageSchemas> = z.infer<(typeof messageSchemas)[K]>;
+
+/** The largest payload either side accepts; a bigger one is refused before parsing. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+export type DecodeResult<T> = { ok: true; message: T } | { ok: false; error: string };
+
+/**
+ * Parses and validates one payload for a topic kind; the error names the first bad field so the
+ * log line tells the operator which device sent what.
+ */
+export function decodeMessage<K extends keyof typeof messageSchemas>(
+  kind: K,
+  topicVenueId: string,
+  payload: Buffer | string,
+): DecodeResult<MessageOf<K>> {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  if (size > MAX_MESSAGE_BYTES) return { ok: false, error: `payload of ${size} bytes exceeds ${MAX_MESSAGE_BYTES}` };
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString());
+  } catch {
+    return { ok: false, error: 'payload is not JSON' };
+  }
+  const parsed = messageSchemas[kind].safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { ok: false, error: `${issue.path.join('.') || '(root)'}: ${issue.message}` };
+  }
+  const message = parsed.data as MessageOf<K>;
+  if (message.venueId !== topicVenueId) {
+    return { ok: false, error: `message claims venue "${message.venueId}" on a topic of venue "${topicVenueId}"` };
+  }
+  return { ok: true, message };
+}
+
+export function encodeMessage<K extends keyof typeof messageSchemas>(
+  kind: K,
+  body: Omit<MessageOf<K>, 'v' | 'id' | 'sentAt' | 'type'> & { id?: string; sentAt?: string },
+): MessageOf<K> {
+  const { id, sentAt, ...rest } = body;
+  const message = { v: 1, type: kind, id: id ?? crypto.randomUUID(), sentAt: sentAt ?? new Date().toISOString(), ...rest };
+  // Validate on the way out too: a bug in the sender must not become a message the centre drops.
+  return messageSchemas[kind].parse(message) as MessageOf<K>;
+}
