@@ -40,6 +40,7 @@ const envOverrides: Record<Program, Record<string, { path: string; parse?: (v: s
     DATA_DIR: { path: 'dataDir' },
     LOG_LEVEL: { path: 'logLevel' },
     DEMO_PASSWORD: { path: 'demo.password' },
+    VW_DEMO_ACCOUNTS: { path: 'demo.accounts', parse: (v) => v === '1' || v === 'true' },
     // "venue:token,venue:token" — how a deployment hands the centre its boxes' credentials.
     VW_AGENTS: {
       path: 'agents',
