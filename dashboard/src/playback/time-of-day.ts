@@ -1,0 +1,64 @@
+/** Local wall-clock formatting and the "jump to HH:MM:SS" resolution. Pure, testable. */
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** HH:MM:SS in the browser's local time zone (the centre's staff read local time). */
+export function formatClock(ms: number): string {
+  const d = new Date(ms);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** YYYY-MM-DD HH:MM in local time, for planned times in lists. */
+export function formatDateTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** Seconds as H:MM:SS / M:SS, for durations. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return h > 0 ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
+}
+
+/** Parses "HH:MM" or "HH:MM:SS" (24 h). Returns seconds since midnight or null. */
+export function parseClock(text: string): number | null {
+  const m = /^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$/.exec(text);
+  if (!m) return null;
+  const h = Number(m[1]);
+  const min = Number(m[2]);
+  const s = m[3] === undefined ? 0 : Number(m[3]);
+  if (h > 23 || min > 59 || s > 59) return null;
+  return h * 3600 + min * 60 + s;
+}
+
+/**
+ * The instant (ms) a typed local time of day means for a session window [fromMs, toMs]. A window
+ * may cross midnight, so each local day the window touches is a candidate; the first candidate
+ * inside the window wins, otherwise the one nearest to it.
+ */
+export function resolveClockInWindow(text: string, fromMs: number, toMs: number): number | null {
+  const secs = parseClock(text);
+  if (secs === null) return null;
+  const h = Math.floor(secs / 3600);
+  const m = Math.floor((secs % 3600) / 60);
+  const s = secs % 60;
+  const candidates: number[] = [];
+  const day = new Date(fromMs);
+  day.setHours(0, 0, 0, 0);
+  // Walk day by day (setDate keeps DST right) from the day before the window to the day after it.
+  day.setDate(day.getDate() - 1);
+  for (let i = 0; i < 400; i++) {
+    const c = new Date(day.getFullYear(), day.getMonth(), day.getDate(), h, m, s).getTime();
+    candidates.push(c);
+    if (c > toMs) break;
+    day.setDate(day.getDate() + 1);
+  }
+  const inside = candidates.find((c) => c >= fromMs && c <= toMs);
+  if (inside !== undefined) return inside;
+  const distance = (c: number) => (c < fromMs ? fromMs - c : c - toMs);
+  return candidates.reduce((best, c) => (distance(c) < distance(best) ? c : best));
+}

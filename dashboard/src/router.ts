@@ -1,0 +1,36 @@
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router';
+import { loadCurrentUser } from './auth/current-user.ts';
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Reachable without signing in. */
+    public?: boolean;
+    /** i18n key of the top-bar entry; views with one are listed in the navigation. */
+    navKey?: string;
+  }
+}
+
+/**
+ * One entry per view. Later views (device health, patrol ledger, exports) are added here with a
+ * navKey and appear in the top bar without touching App.vue.
+ */
+export const routes: RouteRecordRaw[] = [
+  { path: '/', redirect: '/sessions' },
+  { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true } },
+  { path: '/sessions', name: 'sessions', component: () => import('./views/SessionsView.vue'), meta: { navKey: 'nav.sessions' } },
+  { path: '/sessions/:id', name: 'session', component: () => import('./views/SessionView.vue'), props: true },
+  { path: '/:pathMatch(.*)*', redirect: '/sessions' },
+];
+
+export const router = createRouter({ history: createWebHistory('/'), routes });
+
+router.beforeEach(async (to) => {
+  if (to.meta.public) return true;
+  try {
+    const user = await loadCurrentUser();
+    if (user) return true;
+  } catch {
+    // The centre is unreachable: the login page shows that error when the user tries to sign in.
+  }
+  return { name: 'login', query: { redirect: to.fullPath } };
+});
