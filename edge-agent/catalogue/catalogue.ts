@@ -1,0 +1,232 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { CameraInfo, SegmentRecord, UploadWindow } from '../../protocol/index.ts';
+
+/**
+ * The venue box's own record, in SQLite (WAL): every segment recorded, every camera seen, and the
+ * durable outbox. A message to the centre is written to the outbox first and deleted only when the
+ * broker acknowledges it, so a crash or a broker outage loses nothing and a redelivery carries the
+ * same message id (the centre drops duplicates by id).
+ */
+
+export interface CataloguedSegment extends SegmentRecord {
+  path: string;
+  uploadedAt: string | null;
+}
+
+export interface OutboxMessage {
+  id: string;
+  topic: string;
+  payload: string;
+  retain: boolean;
+  createdAt: string;
+}
+
+interface SegmentRow {
+  id: string;
+  camera_id: string;
+  run_id: string;
+  path: string;
+  start_ms: number;
+  end_ms: number;
+  bytes: number;
+  sha256: string;
+  has_audio: number;
+  uploaded_at: string | null;
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS segments (
+  id TEXT PRIMARY KEY,
+  camera_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  path TEXT NOT NULL UNIQUE,
+  start_ms INTEGER NOT NULL,
+  end_ms INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  has_audio INTEGER NOT NULL,
+  uploaded_at TEXT,
+  -- 1 once the segment is in an outbox message (or delivered): the batcher picks the rest.
+  announced INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS segments_camera_time ON segments (camera_id, start_ms);
+CREATE INDEX IF NOT EXISTS segments_unannounced ON segments (announced) WHERE announced = 0;
+CREATE INDEX IF NOT EXISTS segments_not_uploaded ON segments (camera_id, start_ms) WHERE uploaded_at IS NULL;
+CREATE TABLE IF NOT EXISTS cameras (
+  id TEXT PRIMARY KEY,
+  room_id TEXT,
+  info TEXT NOT NULL,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  topic TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  retain INTEGER NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS state (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`;
+
+const toRecord = (r: SegmentRow): CataloguedSegment => ({
+  id: r.id,
+  cameraId: r.camera_id,
+  runId: r.run_id,
+  start: new Date(r.start_ms).toISOString(),
+  end: new Date(r.end_ms).toISOString(),
+  bytes: r.bytes,
+  sha256: r.sha256,
+  hasAudio: r.has_audio === 1,
+  path: r.path,
+  uploadedAt: r.uploaded_at,
+});
+
+export class Catalogue {
+  readonly db: Database.Database;
+
+  constructor(readonly file: string) {
+    mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL is durable across process crashes in WAL mode (only a power cut may lose the last commit).
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(schema);
+  }
+
+  /** Adds a segment once; returns false when that file was already catalogued. */
+  addSegment(s: SegmentRecord & { path: string }): boolean {
+    const res = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO segments (id, camera_id, run_id, path, start_ms, end_ms, bytes, sha256, has_audio)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(s.id, s.cameraId, s.runId, s.path, Date.parse(s.start), Date.parse(s.end), s.bytes, s.sha256, s.hasAudio ? 1 : 0);
+    return res.changes === 1;
+  }
+
+  hasSegmentPath(path: string): boolean {
+    return this.db.prepare('SELECT 1 FROM segments WHERE path = ?').get(path) !== undefined;
+  }
+
+  segment(id: string): CataloguedSegment | null {
+    const row = this.db.prepare('SELECT * FROM segments WHERE id = ?').get(id) as SegmentRow | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  segments(cameraId?: string): CataloguedSegment[] {
+    const rows = (
+      cameraId
+        ? this.db.prepare('SELECT * FROM segments WHERE camera_id = ? ORDER BY start_ms').all(cameraId)
+        : this.db.prepare('SELECT * FROM segments ORDER BY camera_id, start_ms').all()
+    ) as SegmentRow[];
+    return rows.map(toRecord);
+  }
+
+  lastSegmentEnd(cameraId: string): string | null {
+    const row = this.db.prepare('SELECT MAX(end_ms) AS end_ms FROM segments WHERE camera_id = ?').get(cameraId) as { end_ms: number | null };
+    return row.end_ms === null ? null : new Date(row.end_ms).toISOString();
+  }
+
+  markUploaded(id: string, at = new Date()): void {
+    this.db.prepare('UPDATE segments SET uploaded_at = ? WHERE id = ? AND uploaded_at IS NULL').run(at.toISOString(), id);
+  }
+
+  /**
+   * Segments not yet uploaded whose camera is in the window's room and whose time overlaps it.
+   * Room membership comes from the cameras table (the inventory the agent last saw).
+   */
+  segmentsToUpload(window: Pick<UploadWindow, 'roomId' | 'from' | 'to'>, limit = 500): CataloguedSegment[] {
+    const from = Date.parse(window.from);
+    const to = window.to === null ? Number.MAX_SAFE_INTEGER : Date.parse(window.to);
+    const rows = this.db
+      .prepare(
+        `SELECT s.* FROM segments s JOIN cameras c ON c.id = s.camera_id
+         WHERE c.room_id = ? AND s.uploaded_at IS NULL AND s.start_ms < ? AND s.end_ms > ?
+         ORDER BY s.start_ms LIMIT ?`,
+      )
+      .all(window.roomId, to, from, limit) as SegmentRow[];
+    return rows.map(toRecord);
+  }
+
+  upsertCamera(info: CameraInfo, now = new Date()): void {
+    this.db
+      .prepare(
+        `INSERT INTO cameras (id, room_id, info, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET room_id = excluded.room_id, info = excluded.info, last_seen = excluded.last_seen`,
+      )
+      .run(info.id, info.roomId, JSON.stringify(info), now.toISOString(), now.toISOString());
+  }
+
+  cameras(): CameraInfo[] {
+    return (this.db.prepare('SELECT info FROM cameras ORDER BY id').all() as { info: string }[]).map((r) => JSON.parse(r.info) as CameraInfo);
+  }
+
+  // ---- outbox ---------------------------------------------------------------------------------
+
+  enqueue(msg: { id: string; topic: string; payload: string; retain?: boolean }): void {
+    this.db
+      .prepare('INSERT OR IGNORE INTO outbox (id, topic, payload, retain, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(msg.id, msg.topic, msg.payload, msg.retain ? 1 : 0, new Date().toISOString());
+  }
+
+  /**
+   * Moves up to `max` not yet announced segments into one outbox message built by `build`, in one
+   * transaction: either the segments are marked and the message exists, or neither.
+   */
+  announceSegments(max: number, build: (segments: SegmentRecord[]) => { id: string; topic: string; payload: string }): number {
+    return this.db.transaction(() => {
+      const rows = this.db.prepare('SELECT * FROM segments WHERE announced = 0 ORDER BY start_ms LIMIT ?').all(max) as SegmentRow[];
+      if (rows.length === 0) return 0;
+      const records: SegmentRecord[] = rows.map((r) => {
+        const { path: _path, uploadedAt: _u, ...rec } = toRecord(r);
+        return rec;
+      });
+      this.enqueue(build(records));
+      const mark = this.db.prepare('UPDATE segments SET announced = 1 WHERE id = ?');
+      for (const r of rows) mark.run(r.id);
+      return rows.length;
+    })();
+  }
+
+  pending(limit = 100): OutboxMessage[] {
+    const rows = this.db.prepare('SELECT id, topic, payload, retain, created_at FROM outbox ORDER BY seq LIMIT ?').all(limit) as {
+      id: string;
+      topic: string;
+      payload: string;
+      retain: number;
+      created_at: string;
+    }[];
+    return rows.map((r) => ({ id: r.id, topic: r.topic, payload: r.payload, retain: r.retain === 1, createdAt: r.created_at }));
+  }
+
+  outboxSize(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+  }
+
+  acknowledge(id: string): void {
+    this.db.prepare('DELETE FROM outbox WHERE id = ?').run(id);
+  }
+
+  // ---- small durable state (last upload windows) ------------------------------------------------
+
+  getState(key: string): string | null {
+    const row = this.db.prepare('SELECT value FROM state WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  setState(key: string, value: string): void {
+    this.db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,204 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { EdgeAgentConfig } from '../../config/schema.ts';
+import { decodeMessage, encodeMessage, topics, type UploadWindow, type VenueInventory } from '../../protocol/index.ts';
+import type { Catalogue } from '../catalogue/catalogue.ts';
+
+/**
+ * The venue box's MQTT link to the centre. State (status, inventory) is published retained on
+ * every connect; events (segment batches) go through the durable outbox and leave it only when the
+ * broker acknowledged them (QoS 1 PUBACK). The centre's upload windows come back on one topic.
+ */
+
+export const AGENT_VERSION = '0.1.0';
+const BATCH_MAX = 200;
+const MAX_INFLIGHT = 50;
+const MIN_RECONNECT_MS = 1000;
+const MAX_RECONNECT_MS = 30_000;
+
+export type InventoryBody = Pick<VenueInventory, 'venue' | 'rooms' | 'cameras'>;
+
+export interface MqttLinkOptions {
+  config: EdgeAgentConfig;
+  catalogue: Catalogue;
+  logger: Logger;
+  inventory: () => InventoryBody;
+  onWindows: (windows: UploadWindow[]) => void;
+  startedAt: string;
+  batchIntervalMs?: number;
+}
+
+export class MqttLink {
+  private client: MqttClient | null = null;
+  private readonly inflight = new Set<string>();
+  private batchTimer: NodeJS.Timeout | null = null;
+  private flushing = false;
+  private reconnectMs = MIN_RECONNECT_MS;
+  private readonly venueId: string;
+  private readonly log: Logger;
+  /** Messages the broker acknowledged since start (for tests and health). */
+  delivered = 0;
+
+  constructor(private readonly opts: MqttLinkOptions) {
+    this.venueId = opts.config.venue.id;
+    this.log = opts.logger.child({ part: 'link' });
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  private status(online: boolean): string {
+    return JSON.stringify(
+      encodeMessage('status', { venueId: this.venueId, online, agentVersion: AGENT_VERSION, startedAt: this.opts.startedAt }),
+    );
+  }
+
+  start(): void {
+    const { config } = this.opts;
+    const client = mqtt.connect(config.mqtt.url, {
+      // aedes speaks MQTT 3.1.1 only.
+      protocolVersion: 4,
+      clientId: `vw-edge-${this.venueId}`,
+      username: this.venueId,
+      password: config.centre.token,
+      clean: true,
+      keepalive: 30,
+      reconnectPeriod: MIN_RECONNECT_MS,
+      connectTimeout: 10_000,
+      will: { topic: topics.status(this.venueId), payload: Buffer.from(this.status(false)), qos: 1, retain: true },
+    });
+    this.client = client;
+    // Handlers before the connection so a retained windows message is never missed.
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('connect', () => {
+      this.reconnectMs = MIN_RECONNECT_MS;
+      client.options.reconnectPeriod = MIN_RECONNECT_MS;
+      this.log.info({ url: config.mqtt.url }, 'connected to the centre broker');
+      client.subscribe(topics.windows(this.venueId), { qos: 1 }, (err) => {
+        if (err) this.log.error({ err: err.message }, 'cannot subscribe to upload windows');
+      });
+      client.publish(topics.status(this.venueId), this.status(true), { qos: 1, retain: true });
+      this.publishInventory();
+      this.inflight.clear();
+      void this.flush();
+    });
+    client.on('close', () => {
+      // Back off while the broker stays away; mqtt.js reads reconnectPeriod at each attempt.
+      client.options.reconnectPeriod = this.reconnectMs;
+      this.reconnectMs = Math.min(MAX_RECONNECT_MS, this.reconnectMs * 2);
+    });
+    client.on('offline', () => this.log.warn({ url: config.mqtt.url, outbox: this.opts.catalogue.outboxSize() }, 'centre broker unreachable; messages wait in the outbox'));
+    client.on('error', (err) => {
+      const hint = /not authori[sz]ed|bad user ?name or password/i.test(err.message)
+        ? ': the broker refused venue id / centre.token; check both match the centre\'s agents list'
+        : '';
+      this.log.error({ err: err.message }, `MQTT error${hint}`);
+    });
+    this.batchTimer = setInterval(() => this.batch(), this.opts.batchIntervalMs ?? 1000);
+  }
+
+  /** Publishes the retained inventory now (on connect, and whenever a camera changes). */
+  publishInventory(): void {
+    const client = this.client;
+    if (!client?.connected) return;
+    let payload: string;
+    try {
+      payload = JSON.stringify(encodeMessage('inventory', { venueId: this.venueId, ...this.opts.inventory() }));
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'inventory does not validate; not sent');
+      return;
+    }
+    client.publish(topics.inventory(this.venueId), payload, { qos: 1, retain: true }, (err) => {
+      if (err) this.log.warn({ err: err.message }, 'inventory not acknowledged; sent again on reconnect');
+    });
+  }
+
+  /** Moves new catalogue segments into outbox messages, then sends what the outbox holds. */
+  batch(): void {
+    const { catalogue } = this.opts;
+    try {
+      while (
+        catalogue.announceSegments(BATCH_MAX, (segments) => {
+          const msg = encodeMessage('segments', { venueId: this.venueId, segments });
+          return { id: msg.id, topic: topics.segments(this.venueId), payload: JSON.stringify(msg) };
+        }) === BATCH_MAX
+      );
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'cannot build segment batch');
+    }
+    void this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const client = this.client;
+    if (!client?.connected || this.flushing) return;
+    this.flushing = true;
+    try {
+      const room = MAX_INFLIGHT - this.inflight.size;
+      if (room <= 0) return;
+      for (const m of this.opts.catalogue.pending(MAX_INFLIGHT + this.inflight.size)) {
+        if (this.inflight.has(m.id)) continue;
+        if (this.inflight.size >= MAX_INFLIGHT || !client.connected) break;
+        this.inflight.add(m.id);
+        client.publish(m.topic, m.payload, { qos: 1, retain: m.retain }, (err) => {
+          this.inflight.delete(m.id);
+          if (err) {
+            this.log.debug({ id: m.id, err: err.message }, 'outbox message not acknowledged; will resend');
+            return;
+          }
+          this.opts.catalogue.acknowledge(m.id);
+          this.delivered++;
+          if (this.inflight.size === 0) void this.flush();
+        });
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    if (topic !== topics.windows(this.venueId)) return;
+    const decoded = decodeMessage('windows', this.venueId, payload);
+    if (!decoded.ok) {
+      this.log.warn({ topic, err: decoded.error }, 'ignored an invalid upload-windows message from the centre');
+      return;
+    }
+    this.log.info({ windows: decoded.message.windows.length }, 'upload windows received');
+    this.opts.onWindows(decoded.message.windows);
+  }
+
+  /** Graceful: retained offline status (the will is for crashes), then close after in-flight acks. */
+  async stop(timeoutMs = 3000): Promise<void> {
+    if (this.batchTimer) clearInterval(this.batchTimer);
+    this.batchTimer = null;
+    const client = this.client;
+    if (!client) return;
+    this.client = null;
+    if (client.connected) {
+      // Hand the last batch to the broker before going.
+      this.client = client;
+      this.batch();
+      this.client = null;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, timeoutMs);
+        client.publish(topics.status(this.venueId), this.status(false), { qos: 1, retain: true }, () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => client.end(true, {}, () => resolve()), timeoutMs);
+      client.end(false, {}, () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /** For tests: drop the connection without the graceful goodbye, as a crash would. */
+  destroySocket(): void {
+    (this.client as unknown as { stream?: { destroy(): void } } | null)?.stream?.destroy();
+  }
+}

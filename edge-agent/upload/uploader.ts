@@ -1,0 +1,155 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { EdgeAgentConfig } from '../../config/schema.ts';
+import { SEGMENT_META_HEADER, type SegmentRecord, type UploadWindow } from '../../protocol/index.ts';
+import type { Catalogue, CataloguedSegment } from '../catalogue/catalogue.ts';
+
+/**
+ * Sends the centre the footage it asked for: every catalogued segment of a camera whose room has
+ * an upload window overlapping the segment. A segment is marked uploaded only on 200/201, so a
+ * crash or an outage means a retry, never a loss; once marked it is never sent again.
+ */
+
+export interface UploaderOptions {
+  config: EdgeAgentConfig;
+  catalogue: Catalogue;
+  logger: Logger;
+}
+
+export class Uploader {
+  private windows: UploadWindow[] = [];
+  private readonly active = new Set<string>();
+  /** Segment id → time before which it is not retried. */
+  private readonly retryAt = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private scanning = false;
+  private rescan = false;
+  private readonly log: Logger;
+  private readonly inFlight = new Set<Promise<void>>();
+  uploaded = 0;
+  attempts = 0;
+
+  constructor(private readonly opts: UploaderOptions) {
+    this.log = opts.logger.child({ part: 'upload' });
+    // Windows survive a restart: the retained message comes back on connect, but the broker may not.
+    const saved = opts.catalogue.getState('windows');
+    if (saved) {
+      try {
+        this.windows = JSON.parse(saved) as UploadWindow[];
+      } catch {
+        this.windows = [];
+      }
+    }
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), Math.min(this.opts.config.upload.retryDelayMs, 5000));
+    this.kick();
+  }
+
+  setWindows(windows: UploadWindow[]): void {
+    this.windows = windows;
+    this.opts.catalogue.setState('windows', JSON.stringify(windows));
+    // Past segments may be covered now.
+    this.kick();
+  }
+
+  currentWindows(): UploadWindow[] {
+    return this.windows;
+  }
+
+  /** Looks for work now (new segment, new windows, a retry due). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.scanning) {
+      this.rescan = true;
+      return;
+    }
+    this.scanning = true;
+    try {
+      this.fill();
+    } finally {
+      this.scanning = false;
+    }
+    if (this.rescan) {
+      this.rescan = false;
+      queueMicrotask(() => this.kick());
+    }
+  }
+
+  private fill(): void {
+    const { concurrency } = this.opts.config.upload;
+    if (this.active.size >= concurrency || this.windows.length === 0) return;
+    const now = Date.now();
+    for (const w of this.windows) {
+      for (const seg of this.opts.catalogue.segmentsToUpload(w, 200)) {
+        if (this.active.size >= concurrency) return;
+        if (this.active.has(seg.id) || (this.retryAt.get(seg.id) ?? 0) > now) continue;
+        this.active.add(seg.id);
+        const p = this.upload(seg).finally(() => {
+          this.active.delete(seg.id);
+          this.inFlight.delete(p);
+          this.kick();
+        });
+        this.inFlight.add(p);
+      }
+    }
+  }
+
+  private async upload(seg: CataloguedSegment): Promise<void> {
+    const { config, catalogue } = this.opts;
+    const log = this.log.child({ cameraId: seg.cameraId, segmentId: seg.id });
+    const record: SegmentRecord = {
+      id: seg.id,
+      cameraId: seg.cameraId,
+      runId: seg.runId,
+      start: seg.start,
+      end: seg.end,
+      bytes: seg.bytes,
+      sha256: seg.sha256,
+      hasAudio: seg.hasAudio,
+    };
+    const url = new URL(`/api/ingest/segments/${seg.id}`, config.centre.url);
+    this.attempts++;
+    try {
+      const res = await fetch(url, {
+        method: 'PUT',
+        headers: {
+          authorization: `Bearer ${config.centre.token}`,
+          'content-type': 'video/mp2t',
+          [SEGMENT_META_HEADER]: JSON.stringify(record),
+        },
+        body: Readable.toWeb(createReadStream(seg.path)) as unknown as ReadableStream,
+        duplex: 'half',
+        signal: AbortSignal.timeout(120_000),
+      } as RequestInit & { duplex: 'half' });
+      const text = await res.text().catch(() => '');
+      if (res.status === 200 || res.status === 201) {
+        catalogue.markUploaded(seg.id);
+        this.retryAt.delete(seg.id);
+        this.uploaded++;
+        log.debug({ status: res.status }, 'segment uploaded');
+        return;
+      }
+      if (res.status === 422) log.error({ status: res.status, body: text.slice(0, 300) }, 'centre refused the segment: integrity check failed; will retry');
+      else if (res.status === 401 || res.status === 403) log.error({ status: res.status }, 'centre refused the upload token: check centre.token matches the centre\'s agents list');
+      else log.warn({ status: res.status, body: text.slice(0, 300) }, 'segment upload failed; will retry');
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { cause?: { code?: string; message?: string } };
+      if (e.code === 'ENOENT') {
+        log.error({ path: seg.path }, 'segment file is gone; cannot upload it');
+      } else {
+        log.warn({ err: e.cause?.message ?? e.message, url: url.origin }, 'centre unreachable for upload; will retry');
+      }
+    }
+    this.retryAt.set(seg.id, Date.now() + config.upload.retryDelayMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.inFlight]);
+  }
+}
