@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import express from 'express';
+import { pino, type Logger } from 'pino';
+import type { ServerConfig } from '../config/schema.ts';
+import type { HealthResponse } from '../protocol/index.ts';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.ts';
+import { VenueLink } from './broker/venue-link.ts';
+import { openDatabase, type Database, type DatabaseKind } from './db/client.ts';
+import { migrate } from './db/migrate.ts';
+import { dashboardRouter } from './http/dashboard.ts';
+import { apiNotFound, errorHandler } from './http/errors.ts';
+import { apiRouter } from './http/routes.ts';
+import { ProcessedMessageRepository } from './repositories/messages.ts';
+import { SegmentRepository } from './repositories/segments.ts';
+import { SessionRepository } from './repositories/sessions.ts';
+import { UserRepository } from './repositories/users.ts';
+import { VenueRepository } from './repositories/venues.ts';
+import { AuthService } from './services/auth.ts';
+import { CatalogueService } from './services/catalogue.ts';
+import { IngestService } from './services/ingest.ts';
+import { PlaybackService } from './services/playback.ts';
+import { SessionService } from './services/sessions.ts';
+import { VenueService } from './services/venues.ts';
+import { DiskFootageStore } from './storage/disk-store.ts';
+
+export interface StartOptions {
+  /** Defaults to a pino logger at config.logLevel. */
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  /** http://host:port the API answers on (127.0.0.1 when listening on every interface). */
+  url: string;
+  port: number;
+  /** The MQTT broker the centre uses: the embedded one's bound URL or config.mqtt.url. */
+  brokerUrl: string;
+  stop(): Promise<void>;
+  /** Internals for tests and tools: the database, the services and the MQTT link. */
+  db: Database;
+  dbKind: DatabaseKind;
+  link: VenueLink;
+  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService };
+  store: DiskFootageStore;
+}
+
+function publicHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Composes and starts the centre: database (migrated), footage store, MQTT (embedded broker when no
+ * URL is configured) and HTTP. Everything it opens is closed by stop(), in reverse order.
+ */
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  const closers: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'error while stopping');
+      }
+    }
+    closers.length = 0;
+  };
+
+  try {
+    const dataDir = path.resolve(config.dataDir);
+    const database = await openDatabase({ url: config.databaseUrl, dir: config.databaseUrl ? null : path.join(dataDir, 'db') });
+    closers.push(() => database.close());
+    await migrate(database.db, logger);
+    const { db } = database;
+
+    const store = new DiskFootageStore(path.resolve(config.footageDir ?? path.join(dataDir, 'footage')));
+    await store.init();
+
+    const venueRepo = new VenueRepository(db);
+    const segmentRepo = new SegmentRepository(db);
+    const sessionRepo = new SessionRepository(db);
+    const userRepo = new UserRepository(db);
+    const processedRepo = new ProcessedMessageRepository(db);
+
+    const auth = new AuthService(userRepo, config.auth.sessionHours, logger.child({ component: 'auth' }));
+    const venues = new VenueService(venueRepo);
+    const sessions = new SessionService(sessionRepo, venueRepo, segmentRepo, config.sessions, logger.child({ component: 'sessions' }));
+    const catalogue = new CatalogueService(segmentRepo, venueRepo, logger.child({ component: 'catalogue' }));
+    const ingest = new IngestService(segmentRepo, venueRepo, store, logger.child({ component: 'ingest' }));
+    const playback = new PlaybackService(segmentRepo, venueRepo, store);
+
+    if (config.demo.accounts) {
+      if (!config.demo.password) throw new Error('demo.accounts is on but demo.password is not set: set DEMO_PASSWORD');
+      await auth.ensureDemoAccounts(config.demo.password);
+    }
+
+    // ---- MQTT ----
+    let broker: EmbeddedBroker | null = null;
+    let brokerUrl: string;
+    let credentials: { username?: string; password?: string } = {};
+    if (config.mqtt.url === null) {
+      broker = await startEmbeddedBroker({ host: config.host, port: config.mqtt.embeddedPort, agents: config.agents, logger });
+      closers.push(() => broker!.close());
+      brokerUrl = broker.url;
+      credentials = broker.centreCredentials;
+    } else {
+      brokerUrl = config.mqtt.url;
+    }
+    const link = new VenueLink({
+      url: brokerUrl,
+      ...credentials,
+      venueIds: config.agents.map((a) => a.venueId),
+      venues,
+      catalogue,
+      sessions,
+      processed: processedRepo,
+      logger,
+    });
+    closers.push(() => link.stop());
+    const republish = (venueId: string) =>
+      link.publishWindows(venueId).catch((err: Error) => logger.warn({ venueId, err: err.message }, 'could not publish upload windows'));
+    sessions.onChange((venueId) => void republish(venueId));
+    await link.start();
+    const known = new Set([...(await venues.summaries()).map((v) => v.id), ...config.agents.map((a) => a.venueId)]);
+    await Promise.all([...known].map(republish));
+    // Duplicate detection only needs ids recent enough to be redelivered.
+    const prune = setInterval(() => void processedRepo.pruneBefore(new Date(Date.now() - 7 * 24 * 3600_000)).catch(() => {}), 3600_000);
+    prune.unref();
+    closers.push(async () => clearInterval(prune));
+
+    // ---- HTTP ----
+    const health = async (): Promise<HealthResponse> => {
+      let dbError: string | undefined;
+      try {
+        await db.execute(sql`SELECT 1`);
+      } catch (err) {
+        dbError = (err as Error).message;
+      }
+      const brokerOk = link.connected;
+      return {
+        status: dbError === undefined && brokerOk ? 'ok' : 'degraded',
+        database: { ok: dbError === undefined, kind: database.kind, ...(dbError ? { error: dbError } : {}) },
+        broker: { ok: brokerOk, kind: broker ? 'embedded' : 'external', url: brokerUrl.replace(/\/\/[^@/]*@/, '//') },
+        venues: dbError === undefined ? await venues.summaries() : [],
+      };
+    };
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('trust proxy', 'loopback');
+    app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }) }));
+    app.use('/api', apiNotFound);
+    const dashboard = dashboardRouter(config.dashboardDir);
+    if (dashboard) app.use(dashboard);
+    else logger.info({ dashboardDir: config.dashboardDir }, 'no built dashboard found; serving the API only (npm run build:dashboard)');
+    app.use(errorHandler(logger.child({ component: 'http' })));
+
+    const server: Server = createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://${publicHost(config.host)}:${port}`;
+    logger.info({ url, brokerUrl, database: database.kind }, 'VenueWatch centre started');
+
+    let stopping: Promise<void> | null = null;
+    return {
+      url,
+      port,
+      brokerUrl,
+      stop: () => (stopping ??= stopAll().then(() => logger.info('VenueWatch centre stopped'))),
+      db,
+      dbKind: database.kind,
+      link,
+      services: { auth, venues, sessions, catalogue, ingest, playback },
+      store,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** A random token good for agent credentials in tests and demos. */
+export const randomToken = (): string => randomBytes(24).toString('base64url');

@@ -1,0 +1,172 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { centreSubscriptions, decodeMessage, encodeMessage, parseTopic, topics, type MessageOf } from '../../protocol/index.ts';
+import type { ProcessedMessageRepository } from '../repositories/messages.ts';
+import type { CatalogueService } from '../services/catalogue.ts';
+import { AppError } from '../services/errors.ts';
+import type { SessionService } from '../services/sessions.ts';
+import type { VenueService } from '../services/venues.ts';
+
+export interface LinkCounters {
+  received: number;
+  processed: number;
+  rejected: number;
+  duplicates: number;
+  failed: number;
+}
+
+export interface VenueLinkOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  /** Venues allowed to talk to this centre (config.agents); others are rejected and counted. */
+  venueIds: string[];
+  venues: VenueService;
+  catalogue: CatalogueService;
+  sessions: SessionService;
+  processed: ProcessedMessageRepository;
+  logger: Logger;
+}
+
+/**
+ * The centre's MQTT client: hears every venue's status, inventory and segment batches, and keeps
+ * each venue's retained upload windows current. Every payload is validated by the protocol; a bad
+ * one is logged with its topic and counted, and the next one is handled as usual.
+ */
+export class VenueLink {
+  readonly counters: LinkCounters = { received: 0, processed: 0, rejected: 0, duplicates: 0, failed: 0 };
+  private client: MqttClient | null = null;
+  private readonly log: Logger;
+  /** Messages are handled one at a time, in arrival order (inventory before the segments after it). */
+  private queue: Promise<void> = Promise.resolve();
+  private readonly allowed: Set<string>;
+
+  constructor(private readonly opts: VenueLinkOptions) {
+    this.log = opts.logger.child({ component: 'venue-link' });
+    this.allowed = new Set(opts.venueIds);
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  async start(connectWaitMs = 10_000): Promise<void> {
+    const client = mqtt.connect(this.opts.url, {
+      protocolVersion: 4, // aedes speaks MQTT 3.1.1 only
+      clientId: `vw-centre-${Math.random().toString(16).slice(2, 10)}`,
+      username: this.opts.username,
+      password: this.opts.password,
+      clean: true,
+      reconnectPeriod: 2000,
+      connectTimeout: 10_000,
+      manualConnect: true,
+    });
+    this.client = client;
+    // Handlers first: retained and queued messages arrive right after the subscription.
+    client.on('message', (topic, payload) => {
+      this.queue = this.queue.then(() => this.handle(topic, payload)).catch(() => {});
+    });
+    client.on('error', (err) => this.log.warn({ err: err.message }, 'MQTT client error'));
+    client.on('offline', () => this.log.warn('MQTT broker unreachable; retrying'));
+    client.on('connect', () => {
+      this.log.info({ url: this.opts.url }, 'connected to MQTT broker');
+      client.subscribe(centreSubscriptions, { qos: 1 }, (err) => {
+        if (err) this.log.error({ err: err.message }, 'MQTT subscribe failed');
+      });
+    });
+    const connected = new Promise<void>((resolve) => client.once('connect', () => resolve()));
+    client.connect();
+    // Waits for the first connection but never fails: without a broker the centre still serves
+    // HTTP (health says "degraded") and the client keeps retrying.
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), connectWaitMs).unref());
+    if ((await Promise.race([connected, timeout])) === 'timeout') {
+      this.log.warn({ url: this.opts.url }, 'MQTT broker not reachable yet; the centre keeps trying');
+    }
+  }
+
+  /** Resolves once every message received so far has been handled (tests and shutdown). */
+  async idle(): Promise<void> {
+    let current: Promise<void>;
+    do {
+      current = this.queue;
+      await current;
+    } while (current !== this.queue);
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    if (client) await client.endAsync(false);
+    await this.idle();
+  }
+
+  private reject(topic: string, reason: string): void {
+    this.counters.rejected++;
+    this.log.warn({ topic, reason }, 'rejected MQTT message');
+  }
+
+  private async handle(topic: string, payload: Buffer): Promise<void> {
+    this.counters.received++;
+    // A retained message is deleted with an empty payload; nothing to handle.
+    if (payload.length === 0) return;
+    const parsed = parseTopic(topic);
+    if (!parsed || parsed.kind === 'windows') return this.reject(topic, 'not a venue → centre topic');
+    const { venueId, kind } = parsed;
+    if (!this.allowed.has(venueId)) return this.reject(topic, `venue "${venueId}" is not in this centre's agents list: add it with its token`);
+    const decoded = decodeMessage(kind, venueId, payload);
+    if (!decoded.ok) return this.reject(topic, decoded.error);
+    const message = decoded.message;
+    const log = this.log.child({ venueId, kind, messageId: message.id });
+    try {
+      if (!(await this.opts.processed.claim(message.id, venueId, kind))) {
+        this.counters.duplicates++;
+        log.debug('dropped duplicate MQTT message');
+        return;
+      }
+      try {
+        await this.apply(kind, message);
+      } catch (err) {
+        // Let a redelivery of this id try again: the failure was ours, not the venue's.
+        if (!(err instanceof AppError)) await this.opts.processed.forget(message.id);
+        throw err;
+      }
+      this.counters.processed++;
+    } catch (err) {
+      if (err instanceof AppError) return this.reject(topic, err.message);
+      this.counters.failed++;
+      log.error({ err: (err as Error).message, topic }, 'failed to handle MQTT message');
+    }
+  }
+
+  private async apply(kind: 'status' | 'inventory' | 'segments', message: MessageOf<'status'> | MessageOf<'inventory'> | MessageOf<'segments'>): Promise<void> {
+    const venueId = message.venueId;
+    switch (kind) {
+      case 'status': {
+        const m = message as MessageOf<'status'>;
+        await this.opts.venues.setStatus(venueId, m.online, m.agentVersion, m.startedAt ? new Date(m.startedAt) : null, new Date());
+        this.log.info({ venueId, online: m.online }, m.online ? 'venue box online' : 'venue box offline');
+        if (m.online) await this.publishWindows(venueId);
+        return;
+      }
+      case 'inventory': {
+        const m = message as MessageOf<'inventory'>;
+        await this.opts.venues.applyInventory(m);
+        this.log.info({ venueId, rooms: m.rooms.length, cameras: m.cameras.length }, 'venue inventory updated');
+        return;
+      }
+      case 'segments':
+        await this.opts.catalogue.applyBatch(message as MessageOf<'segments'>);
+        return;
+    }
+  }
+
+  /** Publishes the venue's current upload windows, retained so a box that reconnects gets them at once. */
+  async publishWindows(venueId: string): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const windows = await this.opts.sessions.windowsFor(venueId);
+    const message = encodeMessage('windows', { venueId, windows });
+    await client.publishAsync(topics.windows(venueId), JSON.stringify(message), { qos: 1, retain: true });
+    this.log.debug({ venueId, windows: windows.length }, 'published upload windows');
+  }
+}

@@ -1,0 +1,58 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import { SESSION_COOKIE, type User } from '../../protocol/index.ts';
+import type { AuthService } from '../services/auth.ts';
+import { sendError } from './errors.ts';
+
+/** Reads one cookie from the Cookie header (no cookie-parser dependency for a single value). */
+export function readCookie(req: Request, name: string): string | null {
+  const header = req.headers.cookie;
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
+}
+
+export const sessionToken = (req: Request): string | null => readCookie(req, SESSION_COOKIE);
+
+/** The signed-in user; only valid behind requireUser. */
+export function currentUser(res: Response): User {
+  return res.locals.user as User;
+}
+
+export function requireUser(auth: AuthService): RequestHandler {
+  return async (req, res, next) => {
+    const token = sessionToken(req);
+    const user = token ? await auth.userForToken(token) : null;
+    if (!user) return sendError(res, 'unauthenticated', token ? 'your session has expired: sign in again' : 'sign in first (POST /api/auth/login)');
+    res.locals.user = user;
+    next();
+  };
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Venue box authentication for ingest: `Authorization: Bearer <agent token>`, venue taken from the token. */
+export function requireAgent(agents: Array<{ venueId: string; token: string }>): RequestHandler {
+  return (req, res, next) => {
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (!m) return sendError(res, 'unauthenticated', 'send the venue box token as "Authorization: Bearer <token>"');
+    const agent = agents.find((a) => sameSecret(a.token, m[1]!));
+    if (!agent) return sendError(res, 'unauthenticated', 'unknown agent token: check the box token against the centre\'s agents setting');
+    res.locals.venueId = agent.venueId;
+    next();
+  };
+}

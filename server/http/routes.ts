@@ -1,0 +1,150 @@
+import express, { Router, type Request } from 'express';
+import type { Logger } from 'pino';
+import {
+  LoginRequest,
+  SEGMENT_META_HEADER,
+  SESSION_COOKIE,
+  SessionCreate,
+  VodQuery,
+  type HealthResponse,
+  type LoginResponse,
+  type SessionList,
+} from '../../protocol/index.ts';
+import type { AuthService } from '../services/auth.ts';
+import { AppError } from '../services/errors.ts';
+import type { IngestService } from '../services/ingest.ts';
+import type { PlaybackService } from '../services/playback.ts';
+import type { SessionService } from '../services/sessions.ts';
+import type { VenueService } from '../services/venues.ts';
+import { currentUser, requireAgent, requireUser, sessionToken } from './auth.ts';
+import { parseWith, sendError } from './errors.ts';
+
+export interface ApiDeps {
+  auth: AuthService;
+  venues: VenueService;
+  sessions: SessionService;
+  playback: PlaybackService;
+  ingest: IngestService;
+  agents: Array<{ venueId: string; token: string }>;
+  health: () => Promise<HealthResponse>;
+  logger: Logger;
+}
+
+/** Parses "bytes=a-b" / "bytes=a-" / "bytes=-n" for a single range; null = whole file, 'invalid' = 416. */
+function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'invalid' {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return 'invalid';
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  return start > end || start >= size ? 'invalid' : { start, end };
+}
+
+const param = (req: Request, name: string): string => String(req.params[name] ?? '');
+
+/** Thin controllers: parse and validate, call a service, shape the answer. */
+export function apiRouter(deps: ApiDeps): Router {
+  const r = Router();
+  const json = express.json({ limit: '1mb' });
+  const signedIn = requireUser(deps.auth);
+
+  r.get('/health', async (_req, res) => {
+    const health = await deps.health();
+    res.status(health.status === 'ok' ? 200 : 503).json(health);
+  });
+
+  // ---- auth ----
+  r.post('/auth/login', json, async (req, res) => {
+    const body = parseWith(LoginRequest, req.body, 'login');
+    const result = await deps.auth.login(body.username, body.password);
+    if (!result) return sendError(res, 'unauthenticated', 'wrong username or password');
+    res.cookie(SESSION_COOKIE, result.token, { httpOnly: true, sameSite: 'lax', path: '/', expires: result.expiresAt, secure: req.secure });
+    deps.logger.info({ username: result.user.username }, 'signed in');
+    const answer: LoginResponse = { user: result.user };
+    res.json(answer);
+  });
+
+  r.post('/auth/logout', async (req, res) => {
+    const token = sessionToken(req);
+    if (token) await deps.auth.logout(token);
+    res.clearCookie(SESSION_COOKIE, { path: '/' });
+    res.status(204).end();
+  });
+
+  // ---- ingest (venue box, bearer token; not a browser session) ----
+  r.put('/ingest/segments/:id', requireAgent(deps.agents), async (req, res) => {
+    const venueId = res.locals.venueId as string;
+    const header = req.headers[SEGMENT_META_HEADER];
+    try {
+      const answer = await deps.ingest.ingest(venueId, param(req, 'id'), Array.isArray(header) ? header[0] : header, req);
+      res.status(answer.duplicate ? 200 : 201).json(answer);
+    } catch (err) {
+      // Refused before or while reading: drain the rest so the connection stays usable.
+      if (!req.readableEnded && !req.destroyed) req.resume();
+      if (err instanceof AppError) deps.logger.warn({ venueId, segmentId: param(req, 'id'), code: err.code, reason: err.message }, 'segment upload refused');
+      throw err;
+    }
+  });
+
+  // ---- everything below needs a signed-in user ----
+  r.get('/auth/me', signedIn, (_req, res) => {
+    const answer: LoginResponse = { user: currentUser(res) };
+    res.json(answer);
+  });
+
+  r.get('/venues', signedIn, async (_req, res) => {
+    res.json(await deps.venues.list(currentUser(res)));
+  });
+
+  r.get('/sessions', signedIn, async (_req, res) => {
+    const answer: SessionList = { sessions: await deps.sessions.list(currentUser(res)) };
+    res.json(answer);
+  });
+
+  r.post('/sessions', signedIn, json, async (req, res) => {
+    const body = parseWith(SessionCreate, req.body, 'session');
+    res.status(201).json(await deps.sessions.create(body, currentUser(res)));
+  });
+
+  r.get('/sessions/:id', signedIn, async (req, res) => {
+    const id = param(req, 'id');
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `session ${id} does not exist`);
+    res.json(await deps.sessions.detail(id, currentUser(res)));
+  });
+
+  r.get('/cameras/:id/vod.m3u8', signedIn, async (req, res) => {
+    const q = parseWith(VodQuery, { from: req.query.from, to: req.query.to }, 'playlist range (ISO 8601 from and to)');
+    const playlist = await deps.playback.playlist(param(req, 'id'), new Date(q.from), new Date(q.to), currentUser(res));
+    res.set({ 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-cache' }).send(playlist);
+  });
+
+  r.get('/footage/segments/:id.ts', signedIn, async (req, res) => {
+    const id = param(req, 'id');
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `segment ${id} is not stored at the centre`);
+    const seg = await deps.playback.segment(id, currentUser(res));
+    const range = parseRange(req.headers.range, seg.bytes);
+    res.set({ 'Content-Type': 'video/mp2t', 'Accept-Ranges': 'bytes', 'Cache-Control': 'private, max-age=86400' });
+    if (range === 'invalid') {
+      res.status(416).set('Content-Range', `bytes */${seg.bytes}`).end();
+      return;
+    }
+    if (range) res.status(206).set({ 'Content-Range': `bytes ${range.start}-${range.end}/${seg.bytes}`, 'Content-Length': String(range.end - range.start + 1) });
+    else res.set('Content-Length', String(seg.bytes));
+    if (req.method === 'HEAD') return void res.end();
+    const stream = await seg.open(range ?? undefined);
+    stream.on('error', (err) => {
+      deps.logger.error({ segmentId: id, err: err.message }, 'reading a stored segment failed');
+      res.destroy(err);
+    });
+    stream.pipe(res);
+  });
+
+  return r;
+}

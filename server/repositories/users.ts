@@ -1,0 +1,43 @@
+import { and, eq, gt, lt } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import { authSessions, users, type UserRow } from '../db/schema.ts';
+
+/** Accounts and their login sessions (stored as token hashes, never the token itself). */
+export class UserRepository {
+  constructor(private readonly db: Database) {}
+
+  async byUsername(username: string): Promise<UserRow | null> {
+    const [row] = await this.db.select().from(users).where(eq(users.username, username));
+    return row ?? null;
+  }
+
+  async create(row: typeof users.$inferInsert): Promise<UserRow> {
+    const [created] = await this.db.insert(users).values(row).returning();
+    return created!;
+  }
+
+  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+    await this.db.update(users).set({ passwordHash }).where(eq(users.id, id));
+  }
+
+  async createSession(tokenHash: string, userId: string, expiresAt: Date): Promise<void> {
+    await this.db.insert(authSessions).values({ tokenHash, userId, expiresAt });
+  }
+
+  async userForSession(tokenHash: string, now: Date): Promise<UserRow | null> {
+    const [row] = await this.db
+      .select({ user: users })
+      .from(authSessions)
+      .innerJoin(users, eq(authSessions.userId, users.id))
+      .where(and(eq(authSessions.tokenHash, tokenHash), gt(authSessions.expiresAt, now)));
+    return row?.user ?? null;
+  }
+
+  async deleteSession(tokenHash: string): Promise<void> {
+    await this.db.delete(authSessions).where(eq(authSessions.tokenHash, tokenHash));
+  }
+
+  async deleteExpiredSessions(now: Date): Promise<void> {
+    await this.db.delete(authSessions).where(lt(authSessions.expiresAt, now));
+  }
+}

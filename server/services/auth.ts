@@ -1,0 +1,81 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import argon2 from 'argon2';
+import type { Logger } from 'pino';
+import type { Role, User } from '../../protocol/index.ts';
+import type { UserRow } from '../db/schema.ts';
+import type { UserRepository } from '../repositories/users.ts';
+
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+export function toApiUser(row: UserRow): User {
+  return { id: row.id, username: row.username, displayName: row.displayName, role: row.role as Role, venueIds: row.venueIds ?? null };
+}
+
+const DEMO_ACCOUNTS: Array<{ username: Role; displayName: string }> = [
+  { username: 'admin', displayName: 'Administrator' },
+  { username: 'patrol', displayName: 'Patrol officer' },
+  { username: 'supervisor', displayName: 'Supervisor' },
+  { username: 'maintenance', displayName: 'Maintenance technician' },
+];
+
+/** Passwords (argon2id) and cookie sessions. The browser holds a random token; the database its hash. */
+export class AuthService {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly sessionHours: number,
+    private readonly logger: Logger,
+  ) {}
+
+  async createUser(input: { username: string; password: string; displayName: string; role: Role; venueIds?: string[] | null }): Promise<User> {
+    const row = await this.users.create({
+      id: randomUUID(),
+      username: input.username,
+      displayName: input.displayName,
+      role: input.role,
+      venueIds: input.venueIds ?? null,
+      passwordHash: await argon2.hash(input.password),
+    });
+    return toApiUser(row);
+  }
+
+  /** The demo's four accounts, one per role: created when missing, password reset when it changed. */
+  async ensureDemoAccounts(password: string): Promise<void> {
+    for (const account of DEMO_ACCOUNTS) {
+      const existing = await this.users.byUsername(account.username);
+      if (!existing) {
+        await this.createUser({ ...account, role: account.username, password });
+        this.logger.info({ username: account.username }, 'created demo account');
+      } else if (!(await argon2.verify(existing.passwordHash, password))) {
+        await this.users.setPasswordHash(existing.id, await argon2.hash(password));
+        this.logger.info({ username: account.username }, 'updated demo account password');
+      }
+    }
+  }
+
+  /** Returns the session token and user, or null when the username or password is wrong. */
+  async login(username: string, password: string): Promise<{ token: string; user: User; expiresAt: Date } | null> {
+    const row = await this.users.byUsername(username);
+    if (!row) return null;
+    let ok = false;
+    try {
+      ok = await argon2.verify(row.passwordHash, password);
+    } catch (err) {
+      this.logger.warn({ username, err: (err as Error).message }, 'stored password hash unreadable');
+    }
+    if (!ok) return null;
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = new Date(Date.now() + this.sessionHours * 3600_000);
+    await this.users.createSession(hashToken(token), row.id, expiresAt);
+    await this.users.deleteExpiredSessions(new Date());
+    return { token, user: toApiUser(row), expiresAt };
+  }
+
+  async userForToken(token: string): Promise<User | null> {
+    const row = await this.users.userForSession(hashToken(token), new Date());
+    return row ? toApiUser(row) : null;
+  }
+
+  async logout(token: string): Promise<void> {
+    await this.users.deleteSession(hashToken(token));
+  }
+}

@@ -1,0 +1,42 @@
+import type { Readable } from 'node:stream';
+import type { SegmentRepository } from '../repositories/segments.ts';
+import type { VenueRepository } from '../repositories/venues.ts';
+import type { FootageStore } from '../storage/footage-store.ts';
+import { buildVodPlaylist } from '../playback/vod-playlist.ts';
+import { AppError } from './errors.ts';
+
+export const segmentUrl = (id: string): string => `/api/footage/segments/${id}.ts`;
+
+/** Playback of stored footage: playlists over a time range and the segment files themselves. */
+export class PlaybackService {
+  constructor(
+    private readonly segments: SegmentRepository,
+    private readonly venues: VenueRepository,
+    private readonly store: FootageStore,
+  ) {}
+
+  async playlist(cameraId: string, from: Date, to: Date, user: { venueIds: string[] | null }, now = new Date()): Promise<string> {
+    const camera = await this.venues.getCamera(cameraId);
+    if (!camera || (user.venueIds && !user.venueIds.includes(camera.venueId))) throw new AppError('not_found', `camera "${cameraId}" does not exist`);
+    const stored = await this.segments.overlapping(cameraId, from, to, { storedOnly: true });
+    if (stored.length === 0) {
+      throw new AppError(
+        'not_found',
+        `no footage of camera "${cameraId}" is stored at the centre between ${from.toISOString()} and ${to.toISOString()}: the venue box uploads only session windows, so check that a session covers this time and that the box is online`,
+      );
+    }
+    return buildVodPlaylist(stored, { live: to > now, segmentUrl: (s) => segmentUrl(s.id) });
+  }
+
+  /** The stored segment's size and a reader for it (whole or an inclusive byte range). */
+  async segment(id: string, user: { venueIds: string[] | null }): Promise<{ bytes: number; open: (range?: { start: number; end: number }) => Promise<Readable> }> {
+    const row = await this.segments.get(id);
+    const camera = row ? await this.venues.getCamera(row.cameraId) : null;
+    const hidden = user.venueIds && camera && !user.venueIds.includes(camera.venueId);
+    if (!row || !row.storageKey || hidden) throw new AppError('not_found', `segment ${id} is not stored at the centre`);
+    const key = row.storageKey;
+    const stat = await this.store.stat(key);
+    if (!stat) throw new AppError('not_found', `segment ${id} is catalogued as stored but its file is missing from the footage store`);
+    return { bytes: stat.bytes, open: (range) => this.store.get(key, range) };
+  }
+}

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { BidSession, SessionCamera, SessionCreate, SessionDetail, SessionKind, SessionStatus, UploadWindow, User } from '../../protocol/index.ts';
+import type { SegmentRepository } from '../repositories/segments.ts';
+import type { SessionRepository, SessionWithPlace } from '../repositories/sessions.ts';
+import type { VenueRepository } from '../repositories/venues.ts';
+import { coveredSeconds, findGaps } from './coverage.ts';
+import { AppError } from './errors.ts';
+
+export interface SessionSettings {
+  preRollMinutes: number;
+  postRollMinutes: number;
+  gapThresholdSeconds: number;
+}
+
+const CREATORS = new Set(['admin', 'supervisor']);
+/** Windows older than the venues' loop retention can no longer be served by them. */
+const WINDOW_LOOKBACK_MS = 31 * 24 * 3600_000;
+const MAX_WINDOWS = 5000;
+
+export function sessionStatus(s: { plannedStart: Date; plannedEnd: Date }, now: Date): SessionStatus {
+  if (now < s.plannedStart) return 'scheduled';
+  return now < s.plannedEnd ? 'in_progress' : 'ended';
+}
+
+export function vodUrl(cameraId: string, from: Date, to: Date): string {
+  return `/api/cameras/${encodeURIComponent(cameraId)}/vod.m3u8?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
+}
+
+/** Bid sessions, their recording coverage, and the upload windows they ask of the venues. */
+export class SessionService {
+  private readonly listeners: Array<(venueId: string) => void> = [];
+
+  constructor(
+    private readonly sessions: SessionRepository,
+    private readonly venues: VenueRepository,
+    private readonly segments: SegmentRepository,
+    private readonly settings: SessionSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Called with the venue id whenever that venue's sessions change (to republish its windows). */
+  onChange(listener: (venueId: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private canSee(user: Pick<User, 'venueIds'>, venueId: string): boolean {
+    return user.venueIds === null || user.venueIds.includes(venueId);
+  }
+
+  toApi(s: SessionWithPlace, now = new Date()): BidSession {
+    return {
+      id: s.id,
+      projectCode: s.projectCode,
+      projectName: s.projectName,
+      kind: s.kind as SessionKind,
+      venueId: s.venueId,
+      venueName: s.venueName,
+      roomId: s.roomId,
+      roomName: s.roomName,
+      plannedStart: s.plannedStart.toISOString(),
+      plannedEnd: s.plannedEnd.toISOString(),
+      status: sessionStatus(s, now),
+      createdAt: s.createdAt.toISOString(),
+    };
+  }
+
+  async create(input: SessionCreate, user: User): Promise<BidSession> {
+    if (!CREATORS.has(user.role)) throw new AppError('forbidden', `a ${user.role} account cannot book sessions: ask an admin or supervisor`);
+    const room = await this.venues.getRoom(input.roomId);
+    if (!room) throw new AppError('bad_request', `room "${input.roomId}" is unknown: pick a room the venue box has reported (GET /api/venues)`);
+    if (!this.canSee(user, room.venueId)) throw new AppError('forbidden', `you have no access to venue "${room.venueId}"`);
+    const row = await this.sessions.create({
+      id: randomUUID(),
+      projectCode: input.projectCode,
+      projectName: input.projectName,
+      kind: input.kind,
+      roomId: input.roomId,
+      plannedStart: new Date(input.plannedStart),
+      plannedEnd: new Date(input.plannedEnd),
+      createdBy: user.id,
+    });
+    this.logger.info({ sessionId: row.id, venueId: room.venueId, roomId: row.roomId, projectCode: row.projectCode }, 'session booked');
+    for (const l of this.listeners) l(room.venueId);
+    return this.toApi({ ...row, venueId: room.venueId, venueName: room.venueName, roomName: room.name });
+  }
+
+  async list(user: Pick<User, 'venueIds'>): Promise<BidSession[]> {
+    const now = new Date();
+    return (await this.sessions.list(user.venueIds)).map((s) => this.toApi(s, now));
+  }
+
+  async detail(id: string, user: Pick<User, 'venueIds'>, now = new Date()): Promise<SessionDetail> {
+    const s = await this.sessions.get(id);
+    if (!s || !this.canSee(user, s.venueId)) throw new AppError('not_found', `session ${id} does not exist`);
+    const windowEnd = new Date(Math.min(s.plannedEnd.getTime(), now.getTime()));
+    const window = { from: s.plannedStart, to: windowEnd };
+    const playFrom = new Date(s.plannedStart.getTime() - this.settings.preRollMinutes * 60_000);
+    const cameras: SessionCamera[] = [];
+    for (const cam of await this.venues.camerasInRoom(s.roomId)) {
+      const segs = windowEnd > s.plannedStart ? await this.segments.overlapping(cam.id, window.from, window.to) : [];
+      const spans = segs.map((g) => g.span);
+      cameras.push({
+        cameraId: cam.id,
+        name: cam.name,
+        expectedSeconds: Math.max(0, (windowEnd.getTime() - s.plannedStart.getTime()) / 1000),
+        recordedSeconds: coveredSeconds(spans, window),
+        storedSeconds: coveredSeconds(
+          segs.filter((g) => g.storedAt !== null).map((g) => g.span),
+          window,
+        ),
+        gaps: findGaps(spans, window, this.settings.gapThresholdSeconds).map((g) => ({ from: g.from.toISOString(), to: g.to.toISOString() })),
+        playlistUrl: vodUrl(cam.id, playFrom, s.plannedEnd),
+      });
+    }
+    return { session: this.toApi(s, now), cameras };
+  }
+
+  /** The upload windows of one venue: each session's room from planned start − pre-roll to end + post-roll. */
+  async windowsFor(venueId: string, now = new Date()): Promise<UploadWindow[]> {
+    const pre = this.settings.preRollMinutes * 60_000;
+    const post = this.settings.postRollMinutes * 60_000;
+    const rows = await this.sessions.forVenue(venueId, new Date(now.getTime() - WINDOW_LOOKBACK_MS - post), MAX_WINDOWS);
+    return rows.map((s) => ({
+      roomId: s.roomId,
+      from: new Date(s.plannedStart.getTime() - pre).toISOString(),
+      to: new Date(s.plannedEnd.getTime() + post).toISOString(),
+      reason: 'session' as const,
+      sessionId: s.id,
+    }));
+  }
+}
