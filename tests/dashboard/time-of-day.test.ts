@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { formatClock, formatDuration, parseClock, resolveClockInWindow } from '../../dashboard/src/playback/time-of-day.ts';
+
+// Local dates built with the Date constructor so the test holds in any time zone.
+const local = (y: number, mo: number, d: number, h: number, mi: number, s = 0) => new Date(y, mo - 1, d, h, mi, s).getTime();
+
+describe('time of day', () => {
+  it('parses HH:MM and HH:MM:SS and refuses nonsense', () => {
+    expect(parseClock('09:30:15')).toBe(9 * 3600 + 30 * 60 + 15);
+    expect(parseClock(' 9:05 ')).toBe(9 * 3600 + 5 * 60);
+    expect(parseClock('24:00:00')).toBeNull();
+    expect(parseClock('09:60')).toBeNull();
+    expect(parseClock('0930')).toBeNull();
+    expect(parseClock('')).toBeNull();
+  });
+
+  it('formats local wall clock and durations', () => {
+    expect(formatClock(local(2026, 11, 25, 7, 4, 9))).toBe('07:04:09');
+    expect(formatDuration(59)).toBe('0:59');
+    expect(formatDuration(3725)).toBe('1:02:05');
+  });
+
+  it('resolves a typed time to the day inside the session window', () => {
+    const from = local(2026, 11, 25, 9, 0);
+    const to = local(2026, 11, 25, 11, 0);
+    expect(resolveClockInWindow('10:15:30', from, to)).toBe(local(2026, 11, 25, 10, 15, 30));
+  });
+
+  it('handles a window that crosses midnight', () => {
+    const from = local(2026, 11, 25, 22, 0);
+    const to = local(2026, 11, 26, 2, 0);
+    expect(resolveClockInWindow('23:30:00', from, to)).toBe(local(2026, 11, 25, 23, 30));
+    expect(resolveClockInWindow('01:00:00', from, to)).toBe(local(2026, 11, 26, 1, 0));
+  });
+
+  it('picks the nearest day for a time outside the window', () => {
+    const from = local(2026, 11, 25, 9, 0);
+    const to = local(2026, 11, 25, 11, 0);
+    expect(resolveClockInWindow('08:59:00', from, to)).toBe(local(2026, 11, 25, 8, 59));
+    expect(resolveClockInWindow('bad', from, to)).toBeNull();
+  });
+});
