@@ -91,3 +91,40 @@ describe.runIf(need(checks.gstRtspServer()))('recorder against the GStreamer RTS
     expect(ffmpegChildren()).toEqual([]);
   });
 });
+
+// Many recent cameras default to H.265: it is recorded as is (copied) and reported as such.
+describe.runIf(need(checks.gstRtspServer()))('recorder with an H.265 camera (GStreamer)', () => {
+  it('keeps HEVC untouched and reports it on the camera', async () => {
+    const gst = await startGstRtspServer('/hevc', 'h265');
+    const scratch = scratchDir('gst265');
+    const catalogue = new Catalogue(join(scratch.dir, 'catalogue.db'));
+    const states: { codecs?: { video: string | null; audio: string | null } }[] = [];
+    const recorder = new CameraRecorder({
+      cameraId: 'gst-venue.cam-265',
+      rtspUrl: gst.url,
+      transport: 'tcp',
+      segmentSeconds: 2,
+      restartDelayMs: 500,
+      recordingsDir: join(scratch.dir, 'recordings'),
+      logger: quietLogger(),
+      known: (p) => catalogue.hasSegmentPath(p),
+      onSegment: (s) => catalogue.addSegment(s),
+      onState: (s) => states.push(s),
+    });
+    try {
+      recorder.start();
+      await waitFor('two H.265 segments', () => catalogue.segments().length >= 2, 30_000);
+      await recorder.stop();
+      expect(states.find((s) => s.codecs?.video)?.codecs?.video).toBe('hevc');
+      const info = await probe(catalogue.segments()[0]!.path);
+      expect(info.streams.find((s) => s.type === 'video')?.codec).toBe('hevc');
+      expect(recorder.lastArgs.join(' ')).toContain('-c:v copy');
+    } finally {
+      await recorder.stop();
+      catalogue.close();
+      await gst.stop();
+      scratch.remove();
+    }
+    expect(ffmpegChildren()).toEqual([]);
+  });
+});

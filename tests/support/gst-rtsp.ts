@@ -26,12 +26,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startGstRtspServer(path = '/cam'): Promise<GstRtspServer> {
+export async function startGstRtspServer(path = '/cam', codec: 'h264' | 'h265' = 'h264'): Promise<GstRtspServer> {
   let lastError: Error | null = null;
   // The port is free when read but the server binds later: retry on the rare race.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const child = spawn('/usr/bin/python3', [script, String(port), path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/python3', [script, String(port), path, codec], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
