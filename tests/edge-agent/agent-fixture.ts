@@ -104,10 +104,14 @@ export function fakeSegment(cameraId: string, startMs: number, dir: string): Seg
   };
 }
 
-/** ffmpeg processes that are children of this test process (none may survive a test). */
-export function ffmpegChildren(): number[] {
+/**
+ * ffmpeg processes that are children of this test process (none may survive a test); `writingTo`
+ * narrows it to recorders writing under that folder (the simulator runs ffmpeg publishers too).
+ */
+export function ffmpegChildren(writingTo?: string): number[] {
   try {
-    const out = execFileSync('pgrep', ['-P', String(process.pid), 'ffmpeg'], { encoding: 'utf8' });
+    const args = writingTo ? ['-P', String(process.pid), '-f', `ffmpeg .*${writingTo.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`] : ['-P', String(process.pid), 'ffmpeg'];
+    const out = execFileSync('pgrep', args, { encoding: 'utf8' });
     return out.split('\n').filter(Boolean).map(Number);
   } catch {
     return [];

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../edge-agent/agent.ts';
+import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
 import { agentConfig, ffmpegChildren, freePort, quietLogger, scratchDir, uniqueVenue, waitFor } from './agent-fixture.ts';
 
 /**
@@ -9,28 +8,20 @@ import { agentConfig, ffmpegChildren, freePort, quietLogger, scratchDir, uniqueV
  * found by configured address with the onvif client, recorded; a wrong password is reported on
  * that camera and does not stop the others.
  */
-interface VirtualVenue {
-  cameras: { code: string; xaddr: string; rtspUrl: string; username: string; password: string }[];
-  stop(): Promise<void>;
-}
-const venueModule = join(import.meta.dirname, '..', '..', 'simulator', 'venue.ts');
-const haveSimulator = existsSync(venueModule);
-if (!haveSimulator) console.warn('skipping: simulator/venue.ts not there yet');
-
-describe.runIf(haveSimulator)('edge agent against the simulated venue', () => {
+describe('edge agent against the simulated venue', () => {
   const venueId = uniqueVenue('sim');
   const scratch = scratchDir('sim');
   let venue: VirtualVenue;
   let agent: Agent;
 
   beforeAll(async () => {
-    // A path in a variable: this test must compile before the simulator lands.
-    const mod = (await import(venueModule)) as { startVirtualVenue(o: unknown): Promise<VirtualVenue> };
-    venue = await mod.startVirtualVenue({
+    const small = { width: 320, height: 240, fps: 10, bitrateKbps: 200 };
+    venue = await startVirtualVenue({
       cameras: [
-        { code: 'cam-1', name: 'Opening room left', username: 'admin', password: 'right-pass-1' },
-        { code: 'cam-2', name: 'Opening room right', username: 'admin', password: 'right-pass-2' },
+        { code: 'cam-1', name: 'Opening room left', username: 'admin', password: 'right-pass-1', ...small },
+        { code: 'cam-2', name: 'Opening room right', username: 'admin', password: 'right-pass-2', ...small },
       ],
+      logger: quietLogger(),
     });
     const [c1, c2] = venue.cameras;
     const nowhere = await freePort();
@@ -64,7 +55,12 @@ describe.runIf(haveSimulator)('edge agent against the simulated venue', () => {
     expect(cam.recording).toBe(true);
     expect(cam.videoCodec).toBeTruthy();
     expect(cam.lastError).toBeNull();
+    expect(cam.videoCodec).toBe('h264');
+    expect(cam.audioCodec).toBe('pcm_mulaw');
+    expect(cam.manufacturer).toBeTruthy();
     expect(agent.recorder(cam.id)!.lastArgs.join(' ')).toContain('-c:v copy');
+    // One recorder ffmpeg: the camera with the wrong password never got one.
+    expect(ffmpegChildren(scratch.dir)).toHaveLength(1);
   });
 
   it('reports a wrong password on that camera only', async () => {
@@ -76,6 +72,6 @@ describe.runIf(haveSimulator)('edge agent against the simulated venue', () => {
 
   it('stops every ffmpeg on stop', async () => {
     await agent.stop();
-    expect(ffmpegChildren()).toEqual([]);
+    expect(ffmpegChildren(scratch.dir)).toEqual([]);
   });
 });
