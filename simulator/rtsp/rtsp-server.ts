@@ -257,7 +257,9 @@ export async function startRtspServer(options: RtspServerOptions = {}): Promise<
         send(conn, 200, cseq, { Public: METHODS });
         return;
       case 'ANNOUNCE': {
-        if (!options.allowRemotePublish && !isLoopback(conn.socket.remoteAddress)) {
+        // Our own ffmpeg connects over loopback, or to the listen address of this same machine.
+        const local = isLoopback(conn.socket.remoteAddress) || conn.socket.remoteAddress === conn.socket.localAddress;
+        if (!options.allowRemotePublish && !local) {
           send(conn, 403, cseq);
           return;
         }
@@ -415,7 +417,7 @@ export async function startRtspServer(options: RtspServerOptions = {}): Promise<
     const conn: Conn = { id: nextConnId++, socket, session: null, role: 'unknown', stream: null, reader: null, readerPath: null };
     conns.add(conn);
     socket.setNoDelay(true);
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
 
     socket.on('data', (chunk: Buffer) => {
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
