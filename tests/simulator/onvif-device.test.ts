@@ -35,7 +35,7 @@ describe('virtual ONVIF device with the onvif npm client', () => {
     await cam.connect();
     const info = (await cam.getDeviceInformation()) as Record<string, unknown>;
     expect(info).toMatchObject({ manufacturer: 'SimCam', model: 'SC-100', serialNumber: 'SN0001', firmwareVersion: '5.7.3' });
-    const uri = (await cam.getStreamUri({ protocol: 'RTSP' })) as { uri: string };
+    const uri = (await cam.getStreamUri()) as { uri: string };
     expect(uri.uri).toBe('rtsp://127.0.0.1:8554/kb1-cam1');
     expect(device.xaddr).toBe(`http://127.0.0.1:${device.port}/onvif/device_service`);
     const snap = (await cam.getSnapshotUri()) as { uri: string };
