@@ -70,6 +70,15 @@ describe('edge agent against the simulated venue', () => {
     expect(agent.catalogue.segments(`${venueId}.cam-2`)).toEqual([]);
   });
 
+  it('restarts the recorder as a new run when the camera drops the stream', async () => {
+    const id = `${venueId}.cam-1`;
+    const firstRun = agent.catalogue.segments(id).at(-1)!.runId;
+    venue.rtsp.kickReaders('cam-1');
+    await waitFor('segments of a new run', () => agent.catalogue.segments(id).some((s) => s.runId !== firstRun), 40_000);
+    expect(agent.recorder(id)!.runs).toBeGreaterThanOrEqual(2);
+    expect(ffmpegChildren(scratch.dir)).toHaveLength(1);
+  });
+
   it('stops every ffmpeg on stop', async () => {
     await agent.stop();
     expect(ffmpegChildren(scratch.dir)).toEqual([]);
