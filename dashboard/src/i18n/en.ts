@@ -106,7 +106,8 @@ const en: typeof zh = {
   timeline: {
     label: 'Session timeline (click or drag to move every view)',
     gap: 'Gap',
-    now: 'Now',
+    footage: 'Footage loaded',
+    notLoaded: 'Footage not loaded',
   },
   camera: {
     expected: 'Expected',

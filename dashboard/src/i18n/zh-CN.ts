@@ -104,7 +104,8 @@ export default {
   timeline: {
     label: '场次时间轴（点击或拖动以跳转全部画面）',
     gap: '缺失',
-    now: '当前',
+    footage: '已加载录像',
+    notLoaded: '录像未加载',
   },
   camera: {
     expected: '应录',
