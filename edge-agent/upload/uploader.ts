@@ -134,11 +134,12 @@ export class Uploader {
         return;
       }
       if (res.status === 422) log.error({ status: res.status, body: text.slice(0, 300) }, 'centre refused the segment: integrity check failed; will retry');
+      else if (res.status === 409) log.info({ body: text.slice(0, 300) }, 'centre does not know the camera yet (inventory pending); will retry');
       else if (res.status === 401 || res.status === 403) log.error({ status: res.status }, 'centre refused the upload token: check centre.token matches the centre\'s agents list');
       else log.warn({ status: res.status, body: text.slice(0, 300) }, 'segment upload failed; will retry');
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { cause?: { code?: string; message?: string } };
-      if (e.code === 'ENOENT') {
+      if (e.code === 'ENOENT' || e.cause?.code === 'ENOENT') {
         log.error({ path: seg.path }, 'segment file is gone; cannot upload it');
       } else {
         log.warn({ err: e.cause?.message ?? e.message, url: url.origin }, 'centre unreachable for upload; will retry');
