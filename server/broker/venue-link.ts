@@ -35,6 +35,8 @@ export interface VenueLinkOptions {
  */
 export class VenueLink {
   readonly counters: LinkCounters = { received: 0, processed: 0, rejected: 0, duplicates: 0, failed: 0 };
+  /** Rejections per topic venue: which box (or impostor on its topics) is sending bad messages. */
+  readonly rejectedByVenue = new Map<string, number>();
   private client: MqttClient | null = null;
   private readonly log: Logger;
   /** Messages are handled one at a time, in arrival order (inventory before the segments after it). */
@@ -102,6 +104,8 @@ export class VenueLink {
 
   private reject(topic: string, reason: string): void {
     this.counters.rejected++;
+    const venueId = parseTopic(topic)?.venueId;
+    if (venueId) this.rejectedByVenue.set(venueId, (this.rejectedByVenue.get(venueId) ?? 0) + 1);
     this.log.warn({ topic, reason }, 'rejected MQTT message');
   }
 

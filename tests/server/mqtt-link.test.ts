@@ -149,6 +149,7 @@ describe.each(['embedded', 'mosquitto'] as const)('venue link over the %s broker
 
   it('rejects and counts malformed or mis-addressed messages, and still handles the next good one', async () => {
     const before = { ...server.link.counters };
+    const rejectedBefore = server.link.rejectedByVenue.get(venueId) ?? 0;
     await publish(topics.segments(venueId), '{"not": json');
     await publish(topics.segments(venueId), encodeMessage('segments', { venueId: otherVenue, segments: [segment(`${otherVenue}.cam-1`, Date.now())] }));
     // Right venue on the topic and envelope, but a camera of another venue inside.
@@ -157,7 +158,9 @@ describe.each(['embedded', 'mosquitto'] as const)('venue link over the %s broker
     await publish(topics.segments(venueId), encodeMessage('segments', { venueId, segments: [good] }));
     await waitFor('the good batch', async () => (await new SegmentRepository(server.db).get(good.id)) !== null);
     await server.link.idle();
-    expect(server.link.counters.rejected - before.rejected).toBe(3);
+    // Per venue: other test files may publish on the shared Mosquitto meanwhile.
+    expect((server.link.rejectedByVenue.get(venueId) ?? 0) - rejectedBefore).toBe(3);
+    expect(server.link.counters.rejected - before.rejected).toBeGreaterThanOrEqual(3);
     expect(server.link.counters.processed - before.processed).toBe(1);
     expect(await new SegmentRepository(server.db).overlapping(`${otherVenue}.cam-1`, new Date(0), new Date(Date.now() + 60_000))).toEqual([]);
   });
