@@ -43,6 +43,8 @@ export interface RtspServer {
 interface Track {
   /** Control name readers use in SETUP: trackID=<index>. */
   control: string;
+  /** Video codec whose keyframes we can recognise, so a new reader starts on one. */
+  keyframeCodec: 'h264' | 'h265' | null;
   /** Control name the publisher used in its ANNOUNCE (ffmpeg: streamid=<index>). */
   publisherControl: string;
 }
@@ -53,6 +55,8 @@ interface Reader {
   channels: (number | undefined)[];
   playing: boolean;
   dropped: number;
+  /** Per track: still waiting for the first keyframe before relaying video. */
+  waitKeyframe: boolean[];
 }
 
 interface Stream {
@@ -154,7 +158,10 @@ function readerSdp(sdp: string, host: string): { sdp: string; tracks: Track[] } 
   media.forEach((section, i) => {
     const control = `trackID=${i}`;
     let publisherControl = `streamid=${i}`;
+    let keyframeCodec: Track['keyframeCodec'] = null;
     for (const line of section) {
+      if (section[0]!.startsWith('m=video') && /^a=rtpmap:\d+\s+H264\//i.test(line)) keyframeCodec = 'h264';
+      if (section[0]!.startsWith('m=video') && /^a=rtpmap:\d+\s+(H265|HEVC)\//i.test(line)) keyframeCodec = 'h265';
       if (line.startsWith('a=control:')) {
         publisherControl = line.slice('a=control:'.length).trim();
         continue;
@@ -162,9 +169,40 @@ function readerSdp(sdp: string, host: string): { sdp: string; tracks: Track[] } 
       out.push(line);
     }
     out.push(`a=control:${control}`);
-    tracks.push({ control, publisherControl });
+    tracks.push({ control, publisherControl, keyframeCodec });
   });
   return { sdp: out.join('\r\n') + '\r\n', tracks };
+}
+
+/**
+ * True when an RTP packet starts a keyframe access unit (parameter sets or the first fragment of
+ * an IDR/IRAP picture), so a reader that joins mid-GOP can begin there instead of on P-frames
+ * its decoder cannot use.
+ */
+export function startsKeyframe(codec: 'h264' | 'h265', rtp: Buffer): boolean {
+  if (rtp.length < 14) return false;
+  const cc = rtp[0]! & 0x0f;
+  let off = 12 + cc * 4;
+  if (rtp[0]! & 0x10) {
+    if (rtp.length < off + 4) return false;
+    off += 4 + rtp.readUInt16BE(off + 2) * 4;
+  }
+  if (rtp.length <= off + 2) return false;
+  if (codec === 'h264') {
+    const type = rtp[off]! & 0x1f;
+    if (type === 5 || type === 7) return true;
+    if (type === 24) return [5, 7].includes(rtp[off + 3]! & 0x1f); // STAP-A: first NAL after its size
+    if (type === 28) return (rtp[off + 1]! & 0x80) !== 0 && (rtp[off + 1]! & 0x1f) === 5; // FU-A start
+    return false;
+  }
+  const type = (rtp[off]! >> 1) & 0x3f;
+  if ((type >= 16 && type <= 21) || (type >= 32 && type <= 34)) return true;
+  if (type === 48) return rtp.length > off + 4 && (((rtp[off + 4]! >> 1) & 0x3f) >= 16 && ((rtp[off + 4]! >> 1) & 0x3f) <= 34); // AP
+  if (type === 49) {
+    const fu = rtp[off + 2]!;
+    return (fu & 0x80) !== 0 && (fu & 0x3f) >= 16 && (fu & 0x3f) <= 21; // FU start
+  }
+  return false;
 }
 
 /** Parses `RTP/AVP/TCP;unicast;interleaved=0-1;mode=record` into its parts. */
@@ -337,7 +375,8 @@ export async function startRtspServer(options: RtspServerOptions = {}): Promise<
         if (conn.stream && conn.stream !== stream) detachReader(conn);
         conn.role = 'reader';
         conn.stream = stream;
-        conn.reader ??= { conn, channels: [], playing: false, dropped: 0 };
+        conn.reader ??= { conn, channels: [], playing: false, dropped: 0, waitKeyframe: [] };
+        conn.reader.waitKeyframe[index] = stream.tracks[index]!.keyframeCodec !== null;
         const used = new Set(conn.reader.channels.filter((c): c is number => c !== undefined).flatMap((c) => [c, c + 1]));
         let [rtp, rtcp] = transport.interleaved ?? [index * 2, index * 2 + 1];
         if (used.has(rtp) || used.has(rtcp)) {
@@ -395,9 +434,17 @@ export async function startRtspServer(options: RtspServerOptions = {}): Promise<
     const mapping = stream.publisherChannels.get(channel);
     if (!mapping) return;
     const [track, isRtcp] = mapping;
+    const codec = stream.tracks[track]?.keyframeCodec ?? null;
+    let keyframe: boolean | null = null;
     for (const reader of stream.readers) {
       const base = reader.channels[track];
       if (!reader.playing || base === undefined) continue;
+      if (reader.waitKeyframe[track] && codec) {
+        if (isRtcp) continue;
+        keyframe ??= startsKeyframe(codec, payload);
+        if (!keyframe) continue;
+        reader.waitKeyframe[track] = false;
+      }
       const socket = reader.conn.socket;
       if (socket.destroyed) continue;
       if (socket.writableLength > highWater) {

@@ -67,6 +67,9 @@ describe('virtual camera stream over RTSP/TCP', () => {
     const started = Date.now();
     await run(ffmpegPath(), ['-nostdin', '-v', 'error', '-rtsp_transport', 'tcp', '-i', withCreds(cam.rtspUrl, cam.username, cam.password), '-t', '3', '-an', '-c', 'copy', '-y', file], { timeout: 20_000 });
     const ended = Date.now();
+    // The server starts a new reader on a keyframe, so the recording's first packet is one.
+    const { stdout: flags } = await run(ffprobePath(), ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=flags', '-read_intervals', '%+#1', '-of', 'csv=p=0', file]);
+    expect(flags.trim().split('\n')[0]).toMatch(/^K/);
     const { stdout } = await run(ffmpegPath(), ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1'], { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 });
     const frameBytes = W * H * 4;
     const frames = Math.floor(stdout.length / frameBytes);
