@@ -96,4 +96,15 @@ describe('virtual camera stream over RTSP/TCP', () => {
     cam.resumeStream();
     await expect.poll(() => cam.isStreaming(), { timeout: 15_000 }).toBe(true);
   });
+
+  it('powers a camera off (no ONVIF, no stream) and on again at the same address', async () => {
+    const cam = venue.cameras[0]!;
+    await cam.stop();
+    expect(cam.isStreaming()).toBe(false);
+    await expect(fetch(cam.xaddr, { method: 'POST', body: '' })).rejects.toThrow();
+    await cam.start();
+    const res = await fetch(cam.xaddr, { method: 'POST', body: '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>' });
+    expect(res.status).toBe(200);
+    await expect.poll(() => cam.isStreaming(), { timeout: 15_000 }).toBe(true);
+  });
 });
