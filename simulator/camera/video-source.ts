@@ -39,6 +39,8 @@ export interface VideoSource {
   pause(): Promise<void>;
   resume(): void;
   readonly running: boolean;
+  /** Process id of the running ffmpeg, if any. */
+  readonly pid: number | null;
   /** Number of times ffmpeg was (re)started. */
   readonly starts: number;
   /** Wall-clock time (ms) the current ffmpeg run's t = 0 maps to. */
@@ -152,6 +154,9 @@ export function startVideoSource(options: VideoSourceOptions): VideoSource {
     },
     get starts() {
       return starts;
+    },
+    get pid() {
+      return child?.pid ?? null;
     },
     get epochStartMs() {
       return epochStartMs;

@@ -107,4 +107,13 @@ describe('virtual camera stream over RTSP/TCP', () => {
     expect(res.status).toBe(200);
     await expect.poll(() => cam.isStreaming(), { timeout: 15_000 }).toBe(true);
   });
+
+  it('restarts ffmpeg that died on its own', async () => {
+    const cam = venue.cameras[0]!;
+    await expect.poll(() => cam.source.pid, { timeout: 10_000 }).not.toBeNull();
+    const before = cam.source.starts;
+    process.kill(cam.source.pid!, 'SIGKILL');
+    await expect.poll(() => cam.source.starts, { timeout: 10_000 }).toBe(before + 1);
+    await expect.poll(() => cam.isStreaming(), { timeout: 15_000 }).toBe(true);
+  });
 });
