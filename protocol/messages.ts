@@ -83,15 +83,21 @@ export const SegmentBatch = z.object({
 export type SegmentBatch = z.infer<typeof SegmentBatch>;
 
 /**
- * Centre → venue: the time windows whose footage the centre wants as soon as it is recorded
- * (bid sessions with their pre- and post-roll). `to: null` means open-ended.
+ * Centre → venue: the time windows whose footage the centre wants as soon as it is recorded, and
+ * which the venue must therefore never loop away (each window is also a hold): a bid session with
+ * its pre- and post-roll, a patrol ledger entry's room ± N minutes, or a manual hold.
+ * `to: null` means open-ended.
  */
+export const HoldReason = z.enum(['session', 'ledger', 'manual']);
+export type HoldReason = z.infer<typeof HoldReason>;
+
 export const UploadWindow = z.object({
   roomId: RoomId,
   from: IsoTime,
   to: IsoTime.nullable(),
-  reason: z.enum(['session']),
-  sessionId: Uuid,
+  reason: HoldReason,
+  /** The bid session, ledger entry or manual hold that owns the window. */
+  ownerId: Uuid,
 });
 export type UploadWindow = z.infer<typeof UploadWindow>;
 

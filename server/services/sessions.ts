@@ -126,7 +126,7 @@ export class SessionService {
       from: new Date(s.plannedStart.getTime() - pre).toISOString(),
       to: new Date(s.plannedEnd.getTime() + post).toISOString(),
       reason: 'session' as const,
-      sessionId: s.id,
+      ownerId: s.id,
     }));
   }
 }

@@ -125,7 +125,7 @@ for (const [name, kind] of Object.entries(brokers)) {
       await pub(JSON.stringify(encodeMessage('windows', { venueId: 'someone-else', windows: [] })));
       await new Promise((r) => setTimeout(r, 300));
       expect(agent.uploader.currentWindows()).toEqual([]);
-      const window = { roomId: `${venueId}.open-1`, from: new Date(Date.now() - 3600_000).toISOString(), to: null, reason: 'session' as const, sessionId: crypto.randomUUID() };
+      const window = { roomId: `${venueId}.open-1`, from: new Date(Date.now() - 3600_000).toISOString(), to: null, reason: 'session' as const, ownerId: crypto.randomUUID() };
       await pub(JSON.stringify(encodeMessage('windows', { venueId, windows: [window] })));
       await waitFor('windows applied', () => agent.uploader.currentWindows().length === 1);
       expect(agent.uploader.currentWindows()[0]).toEqual(window);

@@ -83,7 +83,7 @@ describe('upload of footage inside the centre’s windows', () => {
     from: new Date(from).toISOString(),
     to: to === null ? null : new Date(to).toISOString(),
     reason: 'session',
-    sessionId: '11111111-1111-4111-8111-111111111111',
+    ownerId: '11111111-1111-4111-8111-111111111111',
   });
 
   it('uploads only segments of the window’s room and time, retrying after a 500, once', async () => {

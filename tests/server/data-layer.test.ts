@@ -143,7 +143,7 @@ describe.each(['pglite', 'postgres'] as const)('data layer on %s', (kind) => {
       expect(c2.gaps).toEqual([]);
 
       const windows = await service.windowsFor(venueId, at(20));
-      expect(windows).toEqual([{ roomId: `${venueId}.room-1`, from: at(1 - 60).toISOString(), to: at(100).toISOString(), reason: 'session', sessionId: created.id }]);
+      expect(windows).toEqual([{ roomId: `${venueId}.room-1`, from: at(1 - 60).toISOString(), to: at(100).toISOString(), reason: 'session', ownerId: created.id }]);
     });
   });
 });

@@ -131,7 +131,7 @@ describe.each(['embedded', 'mosquitto'] as const)('venue link over the %s broker
         listener.on('message', (topic, payload) => {
           const decoded = decodeMessage('windows', venueId, payload);
           if (!decoded.ok) return reject(new Error(decoded.error));
-          if (decoded.message.windows.some((w) => w.sessionId === session.id)) resolve(decoded.message);
+          if (decoded.message.windows.some((w) => w.ownerId === session.id)) resolve(decoded.message);
         });
         void listener.subscribeAsync(topics.windows(venueId), { qos: 1 });
       });
@@ -140,7 +140,7 @@ describe.each(['embedded', 'mosquitto'] as const)('venue link over the %s broker
         from: new Date(plannedStart.getTime() - 10 * 60_000).toISOString(),
         to: new Date(plannedEnd.getTime() + 10 * 60_000).toISOString(),
         reason: 'session',
-        sessionId: session.id,
+        ownerId: session.id,
       });
     } finally {
       await listener.endAsync();
