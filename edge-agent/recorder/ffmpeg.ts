@@ -68,7 +68,9 @@ export function redact(text: string): string {
 export function recordingArgs(spec: RecordingSpec): { input: string; inputOptions: string[]; outputOptions: string[]; output: string } {
   return {
     input: withCredentials(spec.rtspUrl, spec.username, spec.password),
-    inputOptions: ['-nostdin', '-rtsp_transport', spec.transport],
+    // A short probe: ffmpeg buffers what it reads while probing, so a long probe only delays the
+    // first segment (cameras announce their codecs in the SDP anyway).
+    inputOptions: ['-nostdin', '-analyzeduration', '1000000', '-probesize', '1000000', '-rtsp_transport', spec.transport],
     outputOptions: [
       '-map', '0:v:0',
       '-map', '0:a:0?',

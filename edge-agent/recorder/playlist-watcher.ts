@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { SegmentRecord } from '../../protocol/index.ts';
@@ -7,8 +7,11 @@ import type { SegmentRecord } from '../../protocol/index.ts';
 /**
  * Follows one run's HLS playlist and turns each completed segment into a catalogue record once.
  * ffmpeg lists a segment only after closing it, and with temp_file the playlist itself appears by
- * rename, so every entry read is a complete file. Times come from EXT-X-PROGRAM-DATE-TIME (the
- * box's wall clock when the segment started) plus EXTINF.
+ * rename, so every entry read is a complete file. Times come from EXT-X-PROGRAM-DATE-TIME plus
+ * EXTINF, corrected per run: ffmpeg stamps the first segment when its muxer starts, after probing
+ * the input, so its clock can run seconds late. A segment cannot be listed before its last frame
+ * arrived, so (time we saw it listed − its PDT end) bounds that error from above; the smallest bound
+ * over the run's first segments, seen at once through fs.watch, is the run's correction.
  */
 
 export interface PlaylistEntry {
@@ -65,27 +68,61 @@ export interface WatcherOptions {
   onSegment: (segment: SegmentRecord & { path: string }) => void;
   onError: (err: Error) => void;
   pollMs?: number;
+  /** Segments held back at the start of a run to settle its clock correction. */
+  anchorSamples?: number;
+}
+
+interface Observed {
+  entry: PlaylistEntry;
+  path: string;
+  bytes: number;
+  sha256: string;
 }
 
 export class PlaylistWatcher {
   private timer: NodeJS.Timeout | null = null;
+  private fsWatcher: FSWatcher | null = null;
   private running: Promise<void> | null = null;
+  private again = false;
   private readonly seen = new Set<string>();
+  /** ms to add to PDT times; null until the run's first segments have been seen. */
+  private correctionMs: number | null = null;
+  private bound = Infinity;
+  private samples = 0;
+  private held: Observed[] = [];
+  private final = false;
   lastSegmentAt = Date.now();
 
   constructor(private readonly opts: WatcherOptions) {}
 
   start(): void {
     this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 500);
+    try {
+      const name = basename(this.opts.playlist);
+      this.fsWatcher = watch(dirname(this.opts.playlist), (_event, file) => {
+        if (file === name) void this.poll();
+      });
+      this.fsWatcher.on('error', () => this.fsWatcher?.close());
+    } catch {
+      // No inotify (or the folder is not there yet): polling alone still catalogues everything.
+    }
   }
 
-  /** One pass; passes never overlap. */
+  /** One pass; passes never overlap, and a request during a pass runs another right after. */
   poll(): Promise<void> {
-    if (!this.running) {
-      this.running = this.scan()
-        .catch((err: Error) => this.opts.onError(err))
-        .finally(() => (this.running = null));
+    if (this.running) {
+      this.again = true;
+      return this.running;
     }
+    this.running = this.scan()
+      .catch((err: Error) => this.opts.onError(err))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          void this.poll();
+        }
+      });
     return this.running;
   }
 
@@ -93,11 +130,20 @@ export class PlaylistWatcher {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.fsWatcher?.close();
+    this.fsWatcher = null;
     await this.running;
+    this.final = true;
     await this.poll();
   }
 
+  /** The run's clock correction in ms (null while it is still being settled). */
+  get correction(): number | null {
+    return this.correctionMs;
+  }
+
   private async scan(): Promise<void> {
+    const seenAt = Date.now();
     let text: string;
     try {
       text = await readFile(this.opts.playlist, 'utf8');
@@ -123,17 +169,34 @@ export class PlaylistWatcher {
       const sha256 = await sha256File(path);
       this.seen.add(path);
       this.lastSegmentAt = Date.now();
-      this.opts.onSegment({
-        id: randomUUID(),
-        cameraId: this.opts.cameraId,
-        runId: this.opts.runId,
-        start: new Date(e.startMs).toISOString(),
-        end: new Date(e.startMs + Math.max(1, Math.round(e.durationSeconds * 1000))).toISOString(),
-        bytes,
-        sha256,
-        hasAudio: this.opts.hasAudio(),
-        path,
-      });
+      const observed = { entry: e, path, bytes, sha256 };
+      if (this.correctionMs !== null) {
+        this.emit(observed);
+        continue;
+      }
+      this.bound = Math.min(this.bound, seenAt - (e.startMs + e.durationSeconds * 1000));
+      this.samples++;
+      this.held.push(observed);
     }
+    if (this.correctionMs === null && this.held.length > 0 && (this.final || this.samples >= (this.opts.anchorSamples ?? 3))) {
+      // Only ever move times earlier: a late bound (a busy box) must not push footage into the future.
+      this.correctionMs = Math.min(0, Math.round(this.bound));
+      for (const o of this.held.splice(0)) this.emit(o);
+    }
+  }
+
+  private emit({ entry: e, path, bytes, sha256 }: Observed): void {
+    const startMs = e.startMs + (this.correctionMs ?? 0);
+    this.opts.onSegment({
+      id: randomUUID(),
+      cameraId: this.opts.cameraId,
+      runId: this.opts.runId,
+      start: new Date(startMs).toISOString(),
+      end: new Date(startMs + Math.max(1, Math.round(e.durationSeconds * 1000))).toISOString(),
+      bytes,
+      sha256,
+      hasAudio: this.opts.hasAudio(),
+      path,
+    });
   }
 }
