@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { pino } from 'pino';
 import { demoVenuePlan } from './demo-venue.ts';
 import { startVirtualVenue } from '../simulator/venue.ts';
 
@@ -17,6 +18,8 @@ const dataDir = path.resolve(process.env.DATA_DIR ?? path.join(root, 'data'));
 const port = Number(process.env.PORT ?? 8080);
 const demoPassword = process.env.DEMO_PASSWORD || randomBytes(6).toString('base64url');
 const agentToken = randomBytes(24).toString('base64url');
+// The demo's three programs share one terminal: only warnings unless LOG_LEVEL asks for more.
+const logLevel = process.env.LOG_LEVEL ?? 'warn';
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -59,7 +62,7 @@ const children: ChildProcess[] = [];
 
 function launch(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
   // Each child leads its own process group so its ffmpeg grandchildren can be stopped with it.
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, LOG_LEVEL: logLevel, ...env }, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       console.error(`${name} exited (${signal ?? code}); stopping the demo.`);
@@ -104,7 +107,7 @@ async function main(): Promise<void> {
   buildDashboardIfStale();
   mkdirSync(dataDir, { recursive: true });
   const plan = demoVenuePlan();
-  venue = await startVirtualVenue({ venueId: plan.venue.id, cameras: plan.cameras.map((c) => ({ code: c.code, name: c.name, username: plan.cameraUser, password: plan.cameraPassword })) });
+  venue = await startVirtualVenue({ venueId: plan.venue.id, logger: pino({ name: 'virtual-venue', level: logLevel }), cameras: plan.cameras.map((c) => ({ code: c.code, name: c.name, username: plan.cameraUser, password: plan.cameraPassword })) });
 
   const brokerPort = process.env.MQTT_URL ? null : await freePort(1883);
   const mqttUrl = process.env.MQTT_URL ?? `mqtt://127.0.0.1:${brokerPort}`;
