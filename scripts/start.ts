@@ -60,9 +60,9 @@ async function freePort(preferred: number): Promise<number> {
 
 const children: ChildProcess[] = [];
 
-function launch(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
+function launch(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   // Each child leads its own process group so its ffmpeg grandchildren can be stopped with it.
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, LOG_LEVEL: logLevel, ...env }, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, LOG_LEVEL: logLevel, ...env }, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       console.error(`${name} exited (${signal ?? code}); stopping the demo.`);
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
   const edgeConfigPath = path.join(dataDir, 'demo-edge-agent.json');
   writeFileSync(edgeConfigPath, JSON.stringify(edgeConfig, null, 2));
 
-  launch('centre', 'server/main.ts', {
+  launch('centre', ['--import', 'tsx', 'server/main.ts'], {
     PORT: String(port),
     DATA_DIR: dataDir,
     ...(brokerPort ? { MQTT_EMBEDDED_PORT: String(brokerPort) } : {}),
@@ -136,7 +136,10 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   await waitFor('the centre to answer /api/health', async () => ((await fetch(`${base}/api/health`)).ok ? true : null));
 
-  launch('edge agent', 'edge-agent/main.ts', {
+  // The venue box runs compiled JavaScript, as in production (see scripts/build-edge-agent.mjs).
+  const built = spawnSync(process.execPath, ['scripts/build-edge-agent.mjs'], { cwd: root, stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('Building the edge agent failed: run `npm run build:edge-agent` to see why.');
+  launch('edge agent', ['--enable-source-maps', 'dist/edge-agent.mjs'], {
     VW_CONFIG: edgeConfigPath,
     MQTT_URL: mqttUrl,
     CENTRE_URL: base,

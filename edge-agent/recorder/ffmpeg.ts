@@ -70,7 +70,8 @@ export function recordingArgs(spec: RecordingSpec): { input: string; inputOption
     input: withCredentials(spec.rtspUrl, spec.username, spec.password),
     // A short probe: ffmpeg buffers what it reads while probing, so a long probe only delays the
     // first segment (cameras announce their codecs in the SDP anyway).
-    inputOptions: ['-nostdin', '-analyzeduration', '1000000', '-probesize', '1000000', '-rtsp_transport', spec.transport],
+    // -nostats: no progress line twice a second per camera for node to read and throw away.
+    inputOptions: ['-nostdin', '-nostats', '-analyzeduration', '1000000', '-probesize', '1000000', '-rtsp_transport', spec.transport],
     outputOptions: [
       '-map', '0:v:0',
       '-map', '0:a:0?',

@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, watch, type FSWatcher } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { SegmentRecord } from '../../protocol/index.ts';
 
@@ -9,9 +8,10 @@ import type { SegmentRecord } from '../../protocol/index.ts';
  * ffmpeg lists a segment only after closing it, and with temp_file the playlist itself appears by
  * rename, so every entry read is a complete file. Times come from EXT-X-PROGRAM-DATE-TIME plus
  * EXTINF, corrected per run: ffmpeg stamps the first segment when its muxer starts, after probing
- * the input, so its clock can run seconds late. A segment cannot be listed before its last frame
- * arrived, so (time we saw it listed − its PDT end) bounds that error from above; the smallest bound
- * over the run's first segments, seen at once through fs.watch, is the run's correction.
+ * the input, so its clock can run seconds late. ffmpeg writes a segment's last bytes when the frame
+ * that starts the next one arrives, so (the file's mtime − its PDT end) bounds that error from above
+ * to within milliseconds; the smallest bound over the run's first segments is the run's correction.
+ * (fs.watch would tell us sooner but fires on every write ffmpeg makes: a measurable CPU cost.)
  */
 
 export interface PlaylistEntry {
@@ -52,9 +52,28 @@ export function parsePlaylist(text: string): { entries: PlaylistEntry[]; ended: 
   return { entries, ended };
 }
 
+/**
+ * Reusable read buffers for hashing. Each recorded second of 1080p is ~0.5 MB read back and
+ * hashed; fresh buffers for it kept V8's garbage collector busier than the hashing itself, which
+ * showed as the agent's largest cost per camera (docs/benchmarks.md).
+ */
+const HASH_BUFFER_BYTES = 1 << 20;
+const idleBuffers: Buffer[] = [];
+
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  const buffer = idleBuffers.pop() ?? Buffer.allocUnsafe(HASH_BUFFER_BYTES);
+  const file = await open(path, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await file.close();
+    if (idleBuffers.length < 16) idleBuffers.push(buffer);
+  }
   return hash.digest('hex');
 }
 
@@ -81,7 +100,6 @@ interface Observed {
 
 export class PlaylistWatcher {
   private timer: NodeJS.Timeout | null = null;
-  private fsWatcher: FSWatcher | null = null;
   private running: Promise<void> | null = null;
   private again = false;
   private readonly seen = new Set<string>();
@@ -96,16 +114,8 @@ export class PlaylistWatcher {
   constructor(private readonly opts: WatcherOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 500);
-    try {
-      const name = basename(this.opts.playlist);
-      this.fsWatcher = watch(dirname(this.opts.playlist), (_event, file) => {
-        if (file === name) void this.poll();
-      });
-      this.fsWatcher.on('error', () => this.fsWatcher?.close());
-    } catch {
-      // No inotify (or the folder is not there yet): polling alone still catalogues everything.
-    }
+    // Latency costs nothing here (times come from the playlist and file mtimes), so poll gently.
+    this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 1000);
   }
 
   /** One pass; passes never overlap, and a request during a pass runs another right after. */
@@ -130,8 +140,6 @@ export class PlaylistWatcher {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    this.fsWatcher?.close();
-    this.fsWatcher = null;
     await this.running;
     this.final = true;
     await this.poll();
@@ -143,7 +151,6 @@ export class PlaylistWatcher {
   }
 
   private async scan(): Promise<void> {
-    const seenAt = Date.now();
     let text: string;
     try {
       text = await readFile(this.opts.playlist, 'utf8');
@@ -160,8 +167,9 @@ export class PlaylistWatcher {
         continue;
       }
       let bytes: number;
+      let writtenAt: number;
       try {
-        bytes = (await stat(path)).size;
+        ({ size: bytes, mtimeMs: writtenAt } = await stat(path));
       } catch {
         continue; // listed but gone (deleted by retention): nothing to catalogue
       }
@@ -174,7 +182,7 @@ export class PlaylistWatcher {
         this.emit(observed);
         continue;
       }
-      this.bound = Math.min(this.bound, seenAt - (e.startMs + e.durationSeconds * 1000));
+      this.bound = Math.min(this.bound, writtenAt - (e.startMs + e.durationSeconds * 1000));
       this.samples++;
       this.held.push(observed);
     }

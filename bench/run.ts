@@ -1,0 +1,47 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { benchRecord, recordReport } from './record.ts';
+
+/**
+ * `npm run bench [-- name …]`: runs the benchmarks and rewrites their sections of
+ * docs/benchmarks.md. Every figure is a ratio against a baseline measured in the same run, so the
+ * report holds on a slower or busier machine. BENCH_SECONDS shortens or lengthens each window.
+ */
+const root = path.resolve(import.meta.dirname, '..');
+const docPath = path.join(root, 'docs/benchmarks.md');
+const seconds = Number(process.env.BENCH_SECONDS ?? 30);
+
+type Bench = () => Promise<string>;
+const benches: Record<string, Bench> = {
+  record: async () => {
+    const counts = (process.env.BENCH_CAMERAS ?? '1,4,8').split(',').map(Number);
+    // Node settles (start-up garbage collections, JIT) for about 20 s: measure after that.
+    return recordReport(await benchRecord({ counts, seconds, warmupSeconds: Number(process.env.BENCH_WARMUP ?? 20) }), seconds);
+  },
+};
+
+function replaceSection(doc: string, name: string, body: string): string {
+  const start = `<!-- bench:${name} -->`;
+  const end = `<!-- /bench:${name} -->`;
+  const block = `${start}\n${body}\n${end}`;
+  const i = doc.indexOf(start);
+  const j = doc.indexOf(end);
+  if (i >= 0 && j > i) return doc.slice(0, i) + block + doc.slice(j + end.length);
+  return `${doc.trimEnd()}\n\n## ${name}\n\n${block}\n`;
+}
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = wanted.length ? wanted : Object.keys(benches);
+let doc = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Benchmarks\n';
+for (const name of names) {
+  const bench = benches[name];
+  if (!bench) throw new Error(`no benchmark "${name}": choose from ${Object.keys(benches).join(', ')}`);
+  console.log(`Running bench/${name}…`);
+  const body = await bench();
+  const stamp = `_Measured ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}._`;
+  doc = replaceSection(doc, name, `${stamp}\n\n${body}`);
+  console.log(body);
+}
+writeFileSync(docPath, doc);
+console.log(`Wrote ${path.relative(root, docPath)}`);
