@@ -109,8 +109,9 @@ async function main(): Promise<void> {
   const plan = demoVenuePlan();
   venue = await startVirtualVenue({ venueId: plan.venue.id, logger: pino({ name: 'virtual-venue', level: logLevel }), cameras: plan.cameras.map((c) => ({ code: c.code, name: c.name, username: plan.cameraUser, password: plan.cameraPassword })) });
 
-  const brokerPort = process.env.MQTT_URL ? null : await freePort(1883);
-  const mqttUrl = process.env.MQTT_URL ?? `mqtt://127.0.0.1:${brokerPort}`;
+  const externalBroker = process.env.MQTT_URL || null;
+  const brokerPort = externalBroker ? null : await freePort(1883);
+  const mqttUrl = externalBroker ?? `mqtt://127.0.0.1:${brokerPort}`;
 
   const edgeConfig = {
     edgeAgent: {
