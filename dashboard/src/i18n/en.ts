@@ -18,6 +18,8 @@ const en: typeof zh = {
     patrol: 'Patrol officer',
     supervisor: 'Supervisor',
     maintenance: 'Maintenance',
+    venue_admin: 'Venue administrator',
+    city_supervisor: 'City supervisor',
   },
   login: {
     title: 'Sign in',
@@ -134,6 +136,8 @@ const en: typeof zh = {
     not_found: 'Not found',
     conflict: 'Conflict',
     payload_too_large: 'Too large',
+    unsupported_media_type: 'Unsupported file type',
+    rate_limited: 'Too many attempts',
     integrity_failed: 'Integrity check failed',
     unavailable: 'Service unavailable',
     internal: 'Internal error',

@@ -16,6 +16,8 @@ export default {
     patrol: '巡场人员',
     supervisor: '监督人员',
     maintenance: '运维人员',
+    venue_admin: '场地管理员',
+    city_supervisor: '市级监督人员',
   },
   login: {
     title: '登录',
@@ -132,6 +134,8 @@ export default {
     not_found: '未找到',
     conflict: '冲突',
     payload_too_large: '内容过大',
+    unsupported_media_type: '文件类型不支持',
+    rate_limited: '尝试次数过多',
     integrity_failed: '完整性校验失败',
     unavailable: '服务不可用',
     internal: '内部错误',

@@ -1,0 +1,199 @@
+import { z } from 'zod';
+import { CameraId, IsoTime, RoomId, Uuid, VenueId } from './ids.ts';
+
+/**
+ * The patrol issue ledger (巡场问题台账): request and answer schemas of `/api/ledger/...`.
+ * Columns and flow follow the centres' ledgers (shared/brief/domain.md).
+ */
+
+export const SubjectType = z.enum(['expert', 'agency', 'bidder', 'tenderee', 'staff', 'equipment']);
+export type SubjectType = z.infer<typeof SubjectType>;
+
+/** found → stopped → reported → handled → published, or closed_unfounded from any open state. */
+export const LedgerStatus = z.enum(['found', 'stopped', 'reported', 'handled', 'published', 'closed_unfounded']);
+export type LedgerStatus = z.infer<typeof LedgerStatus>;
+
+export const LedgerAction = z.enum(['stop', 'report', 'handle', 'publish', 'close_unfounded']);
+export type LedgerAction = z.infer<typeof LedgerAction>;
+
+/** Which status each action needs and which it leads to: the one table the server and dashboard share. */
+export const LEDGER_FLOW: Record<LedgerAction, { from: LedgerStatus[]; to: LedgerStatus }> = {
+  stop: { from: ['found'], to: 'stopped' },
+  report: { from: ['stopped'], to: 'reported' },
+  handle: { from: ['reported'], to: 'handled' },
+  publish: { from: ['handled'], to: 'published' },
+  close_unfounded: { from: ['found', 'stopped', 'reported'], to: 'closed_unfounded' },
+};
+
+const text = (max: number) => z.string().trim().max(max);
+const required = (max: number) => z.string().trim().min(1).max(max);
+const DateOnly = z.iso.date();
+/** A code for a category: lowercase letters, digits, "_" or "-". */
+export const CategoryCode = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'category code: lowercase letters, digits, "_" or "-"');
+
+export const LedgerCategory = z.object({
+  code: CategoryCode,
+  subjectType: SubjectType,
+  zh: z.string(),
+  en: z.string(),
+  active: z.boolean(),
+});
+export type LedgerCategory = z.infer<typeof LedgerCategory>;
+export const LedgerCategoryList = z.object({ categories: z.array(LedgerCategory) });
+export type LedgerCategoryList = z.infer<typeof LedgerCategoryList>;
+export const LedgerCategoryUpsert = z.object({ code: CategoryCode, subjectType: SubjectType, zh: required(100), en: required(100), active: z.boolean().default(true) });
+export type LedgerCategoryUpsert = z.infer<typeof LedgerCategoryUpsert>;
+
+/** `POST /api/ledger/entries`. `clientKey` is generated on the tablet per entry: a resend is answered with the first save. */
+export const LedgerEntryCreate = z.object({
+  clientKey: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'clientKey: 8–64 letters, digits, "_" or "-"'),
+  roomId: RoomId,
+  /** When it was seen; default now. */
+  foundAt: IsoTime.optional(),
+  /** Omitted = found from the room and time; null = none. */
+  sessionId: Uuid.nullable().optional(),
+  subjectType: SubjectType,
+  subjectName: text(200).default(''),
+  category: CategoryCode,
+  description: text(4000).default(''),
+});
+export type LedgerEntryCreate = z.input<typeof LedgerEntryCreate>;
+
+/** `POST /api/ledger/entries/:id/revisions`: a correction; the fields given replace the current ones. */
+export const LedgerEntryCorrection = z
+  .object({
+    reason: required(500),
+    roomId: RoomId.optional(),
+    foundAt: IsoTime.optional(),
+    sessionId: Uuid.nullable().optional(),
+    subjectType: SubjectType.optional(),
+    subjectName: text(200).optional(),
+    category: CategoryCode.optional(),
+    description: text(4000).optional(),
+  })
+  .refine((c) => Object.keys(c).some((k) => k !== 'reason'), { message: 'a correction must change at least one field' });
+export type LedgerEntryCorrection = z.infer<typeof LedgerEntryCorrection>;
+
+/** `POST /api/ledger/entries/:id/transitions`: one flow step with what that step records. */
+export const LedgerTransition = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('stop'), actionTaken: required(2000) }),
+  z.object({ action: z.literal('report'), department: required(200), reportedOn: DateOnly }),
+  z.object({ action: z.literal('handle'), result: required(2000), decisionNumber: text(200).default('') }),
+  z.object({ action: z.literal('publish'), publishedOn: DateOnly, publishedWhere: required(300) }),
+  z.object({ action: z.literal('close_unfounded'), reason: required(2000) }),
+]);
+export type LedgerTransition = z.input<typeof LedgerTransition>;
+
+export const LedgerStep = z.object({
+  action: LedgerAction,
+  from: LedgerStatus,
+  to: LedgerStatus,
+  data: z.record(z.string(), z.string()),
+  byId: Uuid,
+  byName: z.string(),
+  at: IsoTime,
+});
+export type LedgerStep = z.infer<typeof LedgerStep>;
+
+export const LedgerRevision = z.object({
+  revision: z.number().int().positive(),
+  reason: z.string(),
+  byName: z.string(),
+  at: IsoTime,
+  /** The entry's fields as they stood in this revision. */
+  fields: z.record(z.string(), z.union([z.string(), z.null()])),
+});
+export type LedgerRevision = z.infer<typeof LedgerRevision>;
+
+export const LedgerFootage = z.object({ cameraId: CameraId, name: z.string(), from: IsoTime, to: IsoTime, playlistUrl: z.string() });
+export type LedgerFootage = z.infer<typeof LedgerFootage>;
+
+export const LedgerPhoto = z.object({ id: Uuid, contentType: z.string(), bytes: z.number().int(), url: z.string(), at: IsoTime });
+export type LedgerPhoto = z.infer<typeof LedgerPhoto>;
+
+export const LedgerEntry = z.object({
+  id: Uuid,
+  number: z.string(),
+  venueId: VenueId,
+  venueName: z.string(),
+  roomId: RoomId,
+  roomName: z.string(),
+  foundAt: IsoTime,
+  sessionId: Uuid.nullable(),
+  projectCode: z.string().nullable(),
+  projectName: z.string().nullable(),
+  subjectType: SubjectType,
+  subjectName: z.string(),
+  category: CategoryCode,
+  description: z.string(),
+  status: LedgerStatus,
+  reporterId: Uuid,
+  reporterName: z.string(),
+  revision: z.number().int().positive(),
+  createdAt: IsoTime,
+  updatedAt: IsoTime,
+});
+export type LedgerEntry = z.infer<typeof LedgerEntry>;
+
+export const LedgerEntryDetail = z.object({
+  entry: LedgerEntry,
+  steps: z.array(LedgerStep),
+  revisions: z.array(LedgerRevision),
+  footage: z.array(LedgerFootage),
+  photos: z.array(LedgerPhoto),
+  /** Actions the signed-in user may take now. */
+  allowedActions: z.array(LedgerAction),
+});
+export type LedgerEntryDetail = z.infer<typeof LedgerEntryDetail>;
+
+export const LedgerEntryList = z.object({ entries: z.array(LedgerEntry) });
+export type LedgerEntryList = z.infer<typeof LedgerEntryList>;
+
+export const LedgerListQuery = z.object({
+  venueId: VenueId.optional(),
+  status: LedgerStatus.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+/** Answer of the create call: `duplicate` = this clientKey was saved before (nothing new written). */
+export const LedgerCreateResponse = z.object({ entry: LedgerEntry, duplicate: z.boolean() });
+export type LedgerCreateResponse = z.infer<typeof LedgerCreateResponse>;
+
+/** Photo upload: raw image body, `Content-Type` image/jpeg|png|webp. */
+export const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
+
+/** The public disclosure (公示): what anyone may read of a published entry. */
+export const PublicLedgerEntry = z.object({
+  number: z.string(),
+  venueName: z.string(),
+  foundAt: IsoTime,
+  projectCode: z.string().nullable(),
+  projectName: z.string().nullable(),
+  subjectType: SubjectType,
+  subjectName: z.string(),
+  category: CategoryCode,
+  categoryZh: z.string(),
+  categoryEn: z.string(),
+  description: z.string(),
+  result: z.string(),
+  decisionNumber: z.string(),
+  department: z.string(),
+  publishedOn: z.string(),
+  publishedWhere: z.string(),
+});
+export type PublicLedgerEntry = z.infer<typeof PublicLedgerEntry>;
+export const PublicLedgerList = z.object({ entries: z.array(PublicLedgerEntry) });
+export type PublicLedgerList = z.infer<typeof PublicLedgerList>;
+
+export const ledgerRoutes = {
+  categories: 'GET /api/ledger/categories',
+  upsertCategory: 'PUT /api/ledger/categories/:code',
+  list: 'GET /api/ledger/entries?venueId=&status=&limit=',
+  create: 'POST /api/ledger/entries',
+  detail: 'GET /api/ledger/entries/:id',
+  correct: 'POST /api/ledger/entries/:id/revisions',
+  transition: 'POST /api/ledger/entries/:id/transitions',
+  addPhoto: 'POST /api/ledger/entries/:id/photos',
+  photo: 'GET /api/ledger/photos/:id',
+  public: 'GET /api/ledger/public',
+} as const;
