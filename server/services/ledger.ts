@@ -131,6 +131,8 @@ export class LedgerService {
 
   async upsertCategory(input: LedgerCategoryUpsert, user: User): Promise<void> {
     requireCapability(user, 'ledger.categories', 'change the category list');
+    // The list is the city's: a venue-scoped admin may not change what every county uses.
+    if (user.venueIds !== null) throw new AppError('forbidden', 'the category list is shared by every venue: ask a city-wide administrator to change it');
     await this.db.transaction(async (tx) => {
       await this.repo.upsertCategory({ code: input.code, subjectType: input.subjectType, zh: input.zh, en: input.en, active: input.active }, tx);
       await this.audit.append({ actorId: user.id, actor: user.username, action: 'ledger.category', venueId: null, subjectType: 'ledger_category', subjectId: input.code, detail: { ...input } }, tx);

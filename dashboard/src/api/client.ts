@@ -78,7 +78,8 @@ export async function errorFromResponse(res: Response): Promise<ApiRequestError>
 
 /** The session's CSRF token, from the readable cookie the centre sets at sign-in (double submit). */
 export function csrfToken(): string | null {
-  const cookies = typeof document === 'undefined' ? '' : document.cookie;
+  // globalThis: the root tsconfig checks this file without the DOM library.
+  const cookies = (globalThis as { document?: { cookie: string } }).document?.cookie ?? '';
   for (const part of cookies.split(';')) {
     const [name, ...rest] = part.trim().split('=');
     if (name === CSRF_COOKIE) return decodeURIComponent(rest.join('='));
