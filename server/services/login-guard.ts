@@ -1,8 +1,8 @@
 import { AppError } from './errors.ts';
 
 /**
- * Login throttling: after `maxFailures` failed logins for one username, or from one client
- * address, within the lockout window, further attempts are refused until the window has passed.
+ * Login throttling: after `maxFailures` failed logins for one username, or four times as many
+ * from one client address (several officers share a venue's NAT), within the lockout window, further attempts are refused until the window has passed.
  * Kept in memory: a restart forgets the count, which is acceptable for slowing down guessing on a
  * single centre (the audit trail keeps every failure for good).
  */
@@ -23,9 +23,12 @@ export class LoginGuard {
 
   /** Throws rate_limited when the username or address has too many recent failures. */
   check(username: string, address: string, now = Date.now()): void {
-    for (const key of [`u:${username.toLowerCase()}`, `a:${address}`]) {
+    for (const [key, limit] of [
+      [`u:${username.toLowerCase()}`, this.maxFailures],
+      [`a:${address}`, this.maxFailures * 4],
+    ] as const) {
       const list = this.recent(key, now);
-      if (list.length >= this.maxFailures) {
+      if (list.length >= limit) {
         const waitS = Math.ceil((list[0]! + this.windowMs - now) / 1000);
         throw new AppError('rate_limited', `too many failed sign-ins: wait ${waitS} s and try again, or ask an administrator to check the account`);
       }
