@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import {
+  LedgerCategoryList,
+  LedgerCreateResponse,
+  LedgerEntryDetail,
+  LedgerEntryList,
+  PublicLedgerList,
+  type LedgerEntryCreate,
+  type LedgerTransition,
+} from '../../../protocol/ledger.ts';
+import { CSRF_HEADER } from '../../../protocol/api.ts';
+import { ApiRequestError, csrfToken, errorFromResponse, request } from './client.ts';
+
+const PhotoAnswer = z.object({ id: z.string(), duplicate: z.boolean() });
+
+/** The patrol ledger's calls (`/api/ledger/...`), checked against the protocol's schemas. */
+export const ledgerApi = {
+  categories: () => request('/api/ledger/categories', LedgerCategoryList),
+  list: (query: { venueId?: string; status?: string } = {}) => {
+    const q = new URLSearchParams(Object.entries(query).filter(([, v]) => v) as Array<[string, string]>).toString();
+    return request(`/api/ledger/entries${q ? `?${q}` : ''}`, LedgerEntryList);
+  },
+  create: (body: LedgerEntryCreate) => request('/api/ledger/entries', LedgerCreateResponse, { method: 'POST', body }),
+  detail: (id: string) => request(`/api/ledger/entries/${encodeURIComponent(id)}`, LedgerEntryDetail),
+  transition: (id: string, body: LedgerTransition) => request(`/api/ledger/entries/${encodeURIComponent(id)}/transitions`, LedgerEntryDetail, { method: 'POST', body }),
+  publicList: () => request('/api/ledger/public', PublicLedgerList, { redirectOn401: false }),
+  /** Uploads one (already resized) photo as the raw body; the server checks its bytes, not this type. */
+  async addPhoto(entryId: string, photo: Blob): Promise<z.infer<typeof PhotoAnswer>> {
+    const headers: Record<string, string> = { 'content-type': photo.type || 'image/jpeg', accept: 'application/json' };
+    const csrf = csrfToken();
+    if (csrf) headers[CSRF_HEADER] = csrf;
+    let res: Response;
+    try {
+      res = await fetch(`/api/ledger/entries/${encodeURIComponent(entryId)}/photos`, { method: 'POST', credentials: 'same-origin', headers, body: photo });
+    } catch {
+      throw new ApiRequestError('unavailable', 'Cannot reach the VenueWatch centre: the photo stays queued and is sent when the network is back.', 0);
+    }
+    if (!res.ok) throw await errorFromResponse(res);
+    return PhotoAnswer.parse(await res.json());
+  },
+};
