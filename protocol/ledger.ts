@@ -197,3 +197,55 @@ export const ledgerRoutes = {
   photo: 'GET /api/ledger/photos/:id',
   public: 'GET /api/ledger/public',
 } as const;
+
+// ---- equipment patrol and maintenance tickets ---------------------------------------------
+export const ChecklistItem = z.object({ code: z.string(), perCamera: z.boolean(), zh: z.string(), en: z.string() });
+export type ChecklistItem = z.infer<typeof ChecklistItem>;
+
+export const RoomChecklist = z.object({
+  roomId: RoomId,
+  items: z.array(ChecklistItem),
+  cameras: z.array(z.object({ id: CameraId, name: z.string() })),
+});
+export type RoomChecklist = z.infer<typeof RoomChecklist>;
+
+/** `POST /api/ledger/equipment-checks`: one result per item (and per camera for per-camera items). */
+export const EquipmentCheckCreate = z.object({
+  roomId: RoomId,
+  results: z
+    .array(z.object({ item: z.string().regex(/^[a-z0-9_]{1,64}$/), deviceId: CameraId.nullable().default(null), ok: z.boolean(), note: text(1000).default('') }))
+    .min(1)
+    .max(200),
+});
+export type EquipmentCheckCreate = z.input<typeof EquipmentCheckCreate>;
+
+export const TicketStatus = z.enum(['open', 'in_progress', 'closed']);
+export type TicketStatus = z.infer<typeof TicketStatus>;
+
+export const MaintenanceTicket = z.object({
+  id: Uuid,
+  venueId: VenueId,
+  roomId: RoomId,
+  deviceId: CameraId.nullable(),
+  checkId: Uuid,
+  item: z.string(),
+  note: z.string(),
+  status: TicketStatus,
+  openedAt: IsoTime,
+  startedAt: IsoTime.nullable(),
+  closedAt: IsoTime.nullable(),
+  resolution: z.string().nullable(),
+});
+export type MaintenanceTicket = z.infer<typeof MaintenanceTicket>;
+
+export const EquipmentCheckResponse = z.object({ checkId: Uuid, tickets: z.array(MaintenanceTicket) });
+export type EquipmentCheckResponse = z.infer<typeof EquipmentCheckResponse>;
+export const TicketList = z.object({ tickets: z.array(MaintenanceTicket) });
+export type TicketList = z.infer<typeof TicketList>;
+
+/** open → in_progress → closed (a ticket may also be closed straight from open). */
+export const TicketTransition = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('start') }),
+  z.object({ action: z.literal('close'), resolution: required(2000) }),
+]);
+export type TicketTransition = z.input<typeof TicketTransition>;

@@ -24,7 +24,8 @@ import { IngestService } from './services/ingest.ts';
 import { PlaybackService } from './services/playback.ts';
 import { SessionService } from './services/sessions.ts';
 import { VenueService } from './services/venues.ts';
-import { ledgerRouter } from './http/ledger-routes.ts';
+import { equipmentRouter, ledgerRouter } from './http/ledger-routes.ts';
+import { EquipmentService } from './services/equipment.ts';
 import { LedgerRepository } from './repositories/ledger.ts';
 import { AuditService } from './services/audit.ts';
 import { LedgerService } from './services/ledger.ts';
@@ -47,7 +48,7 @@ export interface RunningServer {
   db: Database;
   dbKind: DatabaseKind;
   link: VenueLink;
-  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; audit: AuditService; ledger: LedgerService };
+  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; audit: AuditService; ledger: LedgerService; equipment: EquipmentService };
   store: DiskFootageStore;
 }
 
@@ -97,6 +98,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const playback = new PlaybackService(segmentRepo, venueRepo, store);
     const audit = new AuditService(db);
     const ledger = new LedgerService(db, new LedgerRepository(db), venueRepo, audit, config.ledger, config.sessions, logger.child({ component: 'ledger' }));
+    const equipment = new EquipmentService(db, venueRepo, audit, logger.child({ component: 'equipment' }));
     const loginGuard = new LoginGuard(config.auth.maxFailedLogins, config.auth.lockoutMinutes * 60_000);
 
     if (config.demo.accounts) {
@@ -166,6 +168,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const app = express();
     app.disable('x-powered-by');
     app.set('trust proxy', 'loopback');
+    app.use('/api/ledger', equipmentRouter({ auth, equipment }));
     app.use('/api/ledger', ledgerRouter({ auth, ledger, audit, maxPhotoBytes: config.ledger.maxPhotoBytes, logger: logger.child({ component: 'ledger-http' }) }));
     app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard }));
     app.use('/api', apiNotFound);
@@ -200,7 +203,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       db,
       dbKind: database.kind,
       link,
-      services: { auth, venues, sessions, catalogue, ingest, playback, audit, ledger },
+      services: { auth, venues, sessions, catalogue, ingest, playback, audit, ledger, equipment },
       store,
     };
   } catch (err) {

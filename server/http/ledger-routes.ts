@@ -1,6 +1,11 @@
 import express, { Router, type Request } from 'express';
 import type { Logger } from 'pino';
 import {
+  EquipmentCheckCreate,
+  TicketStatus,
+  TicketTransition,
+  type EquipmentCheckResponse,
+  type TicketList,
   LedgerCategoryUpsert,
   LedgerEntryCorrection,
   LedgerEntryCreate,
@@ -12,6 +17,7 @@ import {
 } from '../../protocol/index.ts';
 import type { AuthService } from '../services/auth.ts';
 import type { AuditService } from '../services/audit.ts';
+import type { EquipmentService } from '../services/equipment.ts';
 import type { LedgerService } from '../services/ledger.ts';
 import { currentUser, requireUser } from './auth.ts';
 import { parseWith, sendError } from './errors.ts';
@@ -99,5 +105,30 @@ export function ledgerRouter(deps: LedgerRouteDeps): Router {
     res.set({ 'Content-Type': photo.contentType, 'Cache-Control': 'private, max-age=86400', 'X-Content-Type-Options': 'nosniff' }).send(photo.data);
   });
 
+  return r;
+}
+
+/** `/api/ledger/checklists/:roomId`, `/equipment-checks`, `/tickets`: equipment patrol and maintenance. */
+export function equipmentRouter(deps: { auth: AuthService; equipment: EquipmentService }): Router {
+  const r = Router();
+  const json = express.json({ limit: '256kb' });
+  const signedIn = requireUser(deps.auth);
+  r.get('/checklists/:roomId', signedIn, async (req, res) => {
+    res.json(await deps.equipment.checklist(param(req, 'roomId'), currentUser(res)));
+  });
+  r.post('/equipment-checks', signedIn, json, async (req, res) => {
+    const body = parseWith(EquipmentCheckCreate, req.body, 'equipment check');
+    const answer: EquipmentCheckResponse = await deps.equipment.check(body, currentUser(res));
+    res.status(201).json(answer);
+  });
+  r.get('/tickets', signedIn, async (req, res) => {
+    const status = parseWith(TicketStatus.optional(), req.query.status, 'ticket status');
+    const answer: TicketList = { tickets: await deps.equipment.tickets(currentUser(res), status) };
+    res.json(answer);
+  });
+  r.post('/tickets/:id/transitions', signedIn, json, async (req, res) => {
+    const body = parseWith(TicketTransition, req.body, 'ticket step');
+    res.json(await deps.equipment.transition(param(req, 'id'), body, currentUser(res)));
+  });
   return r;
 }

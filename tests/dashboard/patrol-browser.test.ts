@@ -107,7 +107,7 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
       await tap('[data-testid=save-entry]');
       await page.waitForSelector('[data-testid=patrol-notice]');
     }
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid=outbox-item]').length === 2);
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('[data-testid=outbox-item]').length === 2);
     expect(await page.textContent('[data-testid=outbox]')).toContain('待发送（2）');
     expect((await entriesBy('patrol-a')).length).toBe(before);
 
@@ -144,7 +144,7 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
     const texts = await anon.$$eval('[data-testid=public-description]', (els) => els.map((e) => e.textContent));
     expect(texts).toContain(html);
     expect(await anon.$$eval('[data-testid=public-ledger] img', (els) => els.length)).toBe(0);
-    expect(await anon.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await anon.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     const subjects = await anon.$$eval('[data-testid=public-subject]', (els) => els.map((e) => e.textContent));
     expect(subjects).toContain('钱**');
     expect(await anon.content()).not.toContain('钱八九');
