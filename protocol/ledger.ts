@@ -249,3 +249,41 @@ export const TicketTransition = z.discriminatedUnion('action', [
   z.object({ action: z.literal('close'), resolution: required(2000) }),
 ]);
 export type TicketTransition = z.input<typeof TicketTransition>;
+
+// ---- quarterly report --------------------------------------------------------------------------
+export const QuarterlyReportQuery = z.object({
+  year: z.coerce.number().int().min(2000).max(2100),
+  quarter: z.coerce.number().int().min(1).max(4),
+  /** Omitted = every venue in the user's scope (the city report for city-wide users). */
+  venueId: VenueId.optional(),
+  format: z.enum(['json', 'csv', 'xlsx']).default('json'),
+});
+export type QuarterlyReportQuery = z.input<typeof QuarterlyReportQuery>;
+
+const Count = z.object({ key: z.string(), label: z.string(), count: z.number().int() });
+
+export const QuarterlyReport = z.object({
+  year: z.number().int(),
+  quarter: z.number().int(),
+  from: IsoTime,
+  to: IsoTime,
+  timeZone: z.string(),
+  venueIds: z.array(VenueId),
+  total: z.number().int(),
+  byCategory: z.array(Count),
+  bySubjectType: z.array(Count),
+  byStatus: z.array(Count),
+  /** Median hours from found to the "handled" step, over the entries of the quarter that reached it. */
+  medianHoursFoundToHandled: z.number().nullable(),
+  handledCount: z.number().int(),
+  cameras: z.object({
+    total: z.number().int(),
+    intact: z.number().int(),
+    /** intact / total now (0–1), null without cameras. */
+    intactRate: z.number().nullable(),
+    /** Share of per-camera equipment-check results in the quarter that passed, null without checks. */
+    checkPassRate: z.number().nullable(),
+    basis: z.string(),
+  }),
+});
+export type QuarterlyReport = z.infer<typeof QuarterlyReport>;

@@ -26,6 +26,8 @@ import { SessionService } from './services/sessions.ts';
 import { VenueService } from './services/venues.ts';
 import { equipmentRouter, ledgerRouter } from './http/ledger-routes.ts';
 import { EquipmentService } from './services/equipment.ts';
+import { reportRouter } from './http/report-routes.ts';
+import { LedgerReportService } from './services/ledger-report.ts';
 import { LedgerRepository } from './repositories/ledger.ts';
 import { AuditService } from './services/audit.ts';
 import { LedgerService } from './services/ledger.ts';
@@ -169,6 +171,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app.disable('x-powered-by');
     app.set('trust proxy', 'loopback');
     app.use('/api/ledger', equipmentRouter({ auth, equipment }));
+    app.use('/api/ledger', reportRouter({ auth, reports: new LedgerReportService(db, config.ledger.timeZone) }));
     app.use('/api/ledger', ledgerRouter({ auth, ledger, audit, maxPhotoBytes: config.ledger.maxPhotoBytes, logger: logger.child({ component: 'ledger-http' }) }));
     app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard }));
     app.use('/api', apiNotFound);

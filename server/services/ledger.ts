@@ -291,7 +291,8 @@ export class LedgerService {
     };
   }
 
-  async transition(id: string, input: TransitionInput, user: User): Promise<LedgerEntryDetail> {
+  /** `now` is the step's time (tests and imports of paper ledgers give it; the API uses the clock). */
+  async transition(id: string, input: TransitionInput, user: User, now = new Date()): Promise<LedgerEntryDetail> {
     const visible = await this.visible(id, user);
     const { action, ...data } = input;
     requireCapability(user, `ledger.${action}`, `take the step "${action}"`);
@@ -306,7 +307,7 @@ export class LedgerService {
           `entry ${e.number} is "${from}": the step "${action}" needs it to be ${flow.from.map((s) => `"${s}"`).join(' or ')}${next.length ? `; the next possible steps are ${next.join(', ')}` : '; it is closed and takes no more steps'}`,
         );
       }
-      const at = new Date();
+      const at = now;
       const stepData = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, String(v)]));
       await this.repo.insertStep({ id: randomUUID(), entryId: id, action, fromStatus: from, toStatus: flow.to, data: stepData, byId: user.id, byName: user.displayName || user.username, at }, tx);
       await this.repo.updateEntry(id, { status: flow.to, updatedAt: at }, tx);

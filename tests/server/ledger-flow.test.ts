@@ -9,6 +9,7 @@ import {
   LedgerCreateResponse,
   LedgerEntryDetail,
   PublicLedgerList,
+  QuarterlyReport,
   decodeMessage,
   topics,
 } from '../../protocol/index.ts';
@@ -252,6 +253,27 @@ describe('bad input is refused and nothing is half-written', () => {
     const step = await fx.call('POST', `/api/ledger/entries/${entry.id}/transitions`, patrol, { action: 'stop', actionTaken: sqlText });
     expect(LedgerEntryDetail.parse(await step.json()).steps[0]!.data.actionTaken).toBe(sqlText);
     expect((await fx.server.services.ledger.list(fx.account('admin', 'city').user, { limit: 500 })).length).toBeGreaterThan(3);
+  });
+});
+
+describe('quarterly report downloads', () => {
+  it('serves JSON, CSV and XLSX for the signed-in user\'s scope, and refuses another venue', async () => {
+    const who = fx.account('venue_admin', 'A');
+    const now = new Date();
+    const q = `year=${now.getUTCFullYear()}&quarter=${Math.ceil((now.getUTCMonth() + 1) / 3)}`;
+    const json = QuarterlyReport.parse(await (await fx.call('GET', `/api/ledger/reports/quarterly?${q}`, who)).json());
+    expect(json.venueIds).toEqual([fx.a.id]);
+    expect(json.total).toBeGreaterThan(0);
+    const csv = await fx.call('GET', `/api/ledger/reports/quarterly?${q}&format=csv`, who);
+    expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
+    expect(await csv.text()).toContain(`summary,total,问题总数,${json.total}`);
+    const xlsx = await fx.call('GET', `/api/ledger/reports/quarterly?${q}&format=xlsx`, who);
+    expect(xlsx.headers.get('content-type')).toMatch(/spreadsheetml/);
+    expect(xlsx.headers.get('content-disposition')).toMatch(/\.xlsx"$/);
+    const bytes = Buffer.from(await xlsx.arrayBuffer());
+    expect(bytes.subarray(0, 2).toString('latin1')).toBe('PK');
+    await expectError(await fx.call('GET', `/api/ledger/reports/quarterly?${q}&venueId=${fx.b.id}`, who), 404, 'not_found');
+    await expectError(await fx.call('GET', `/api/ledger/reports/quarterly?year=2026&quarter=5`, who), 400, 'bad_request', /quarter/);
   });
 });
 
