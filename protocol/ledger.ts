@@ -196,6 +196,12 @@ export const ledgerRoutes = {
   addPhoto: 'POST /api/ledger/entries/:id/photos',
   photo: 'GET /api/ledger/photos/:id',
   public: 'GET /api/ledger/public',
+  openapi: 'GET /api/ledger/openapi.json',
+  checklist: 'GET /api/ledger/checklists/:roomId',
+  equipmentCheck: 'POST /api/ledger/equipment-checks',
+  tickets: 'GET /api/ledger/tickets',
+  ticketTransition: 'POST /api/ledger/tickets/:id/transitions',
+  quarterly: 'GET /api/ledger/reports/quarterly?year=&quarter=&venueId=&format=json|csv|xlsx',
 } as const;
 
 // ---- equipment patrol and maintenance tickets ---------------------------------------------

@@ -20,6 +20,7 @@ import type { AuditService } from '../services/audit.ts';
 import type { EquipmentService } from '../services/equipment.ts';
 import type { LedgerService } from '../services/ledger.ts';
 import { currentUser, requireUser } from './auth.ts';
+import { ledgerOpenApi } from './ledger-openapi.ts';
 import { parseWith, sendError } from './errors.ts';
 
 export interface LedgerRouteDeps {
@@ -37,6 +38,12 @@ export function ledgerRouter(deps: LedgerRouteDeps): Router {
   const r = Router();
   const json = express.json({ limit: '64kb' });
   const signedIn = requireUser(deps.auth);
+
+  // Generated once: the schemas do not change while the centre runs.
+  const openApi = ledgerOpenApi();
+  r.get('/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
 
   r.get('/public', async (_req, res) => {
     const answer: PublicLedgerList = { entries: await deps.ledger.publicList() };

@@ -10,6 +10,7 @@ import {
   LedgerEntryDetail,
   PublicLedgerList,
   QuarterlyReport,
+  ledgerRoutes,
   decodeMessage,
   topics,
 } from '../../protocol/index.ts';
@@ -253,6 +254,23 @@ describe('bad input is refused and nothing is half-written', () => {
     const step = await fx.call('POST', `/api/ledger/entries/${entry.id}/transitions`, patrol, { action: 'stop', actionTaken: sqlText });
     expect(LedgerEntryDetail.parse(await step.json()).steps[0]!.data.actionTaken).toBe(sqlText);
     expect((await fx.server.services.ledger.list(fx.account('admin', 'city').user, { limit: 500 })).length).toBeGreaterThan(3);
+  });
+});
+
+describe('OpenAPI', () => {
+  it('serves an OpenAPI 3.1 document covering every /api/ledger route', async () => {
+    const res = await fetch(`${fx.server.url}/api/ledger/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+    expect(doc.openapi).toBe('3.1.0');
+    for (const route of Object.values(ledgerRoutes)) {
+      const [method, raw] = route.split(' ') as [string, string];
+      const p = raw.split('?')[0]!.replace(/:(\w+)/g, '{$1}');
+      expect(doc.paths[p]?.[method.toLowerCase()], route).toBeDefined();
+    }
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['LedgerEntryCreate', 'LedgerTransition', 'QuarterlyReport']));
+    // Every $ref points at a schema that is there.
+    for (const m of JSON.stringify(doc).matchAll(/"#\/components\/schemas\/(\w+)"/g)) expect(doc.components.schemas[m[1]!], m[1]).toBeDefined();
   });
 });
 
