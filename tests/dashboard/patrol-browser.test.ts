@@ -150,4 +150,37 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
     expect(await anon.content()).not.toContain('钱八九');
     await anon.close();
   });
+
+  it('a supervisor opens an entry from the ledger list, sees its footage players and takes the next step', async () => {
+    await context.clearCookies();
+    const sup = await context.newPage();
+    await sup.goto(`${fx.server.url}/login?redirect=/ledger`);
+    await sup.fill('[data-testid=login-username]', 'supervisor-a');
+    await sup.fill('[data-testid=login-password]', PASSWORD);
+    await sup.click('[data-testid=login-submit]');
+    await sup.waitForSelector('[data-testid=ledger-row]');
+    const [first] = await entriesBy('patrol-a');
+    await sup.click(`text=${first!.number}`);
+    await sup.waitForSelector('[data-testid=ledger-entry]');
+    expect(await sup.getAttribute('[data-testid=ledger-entry]', 'data-status')).toBe('found');
+    expect(await sup.$$eval('[data-testid=camera-player]', (els) => els.map((e) => e.getAttribute('data-camera-id')))).toEqual(fx.a.cameras);
+    expect(await sup.$$eval('[data-testid=entry-photo]', (els) => els.length)).toBe(1);
+    await sup.fill('[data-testid=field-actionTaken]', '当场制止');
+    await sup.tap('[data-testid=do-stop]');
+    await sup.waitForSelector('[data-testid=ledger-entry][data-status=stopped]');
+    expect(await sup.textContent('[data-testid=entry-step]')).toContain('当场制止');
+    // The next steps for a supervisor: report, or close as unfounded.
+    expect(await sup.$$eval('[data-testid^=do-]', (els) => els.map((e) => e.getAttribute('data-testid')))).toEqual(['do-report', 'do-close_unfounded']);
+
+    await sup.goto(`${fx.server.url}/reports`);
+    await sup.waitForSelector('[data-testid=report-total]');
+    const shown = Number(await sup.textContent('[data-testid=report-total]'));
+    // The page asks for the browser's current quarter; the same question over the API gives the same total.
+    const now = new Date();
+    const api = await fx.call('GET', `/api/ledger/reports/quarterly?year=${now.getFullYear()}&quarter=${Math.ceil((now.getMonth() + 1) / 3)}`, fx.account('supervisor', 'A'));
+    const expected = ((await api.json()) as { total: number }).total;
+    expect(expected).toBeGreaterThanOrEqual(3);
+    expect(shown).toBe(expected);
+    await sup.close();
+  });
 });

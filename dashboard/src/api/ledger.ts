@@ -1,5 +1,12 @@
 import { z } from 'zod';
 import {
+  EquipmentCheckResponse,
+  MaintenanceTicket,
+  QuarterlyReport,
+  RoomChecklist,
+  TicketList,
+  type EquipmentCheckCreate,
+  type TicketTransition,
   LedgerCategoryList,
   LedgerCreateResponse,
   LedgerEntryDetail,
@@ -23,6 +30,13 @@ export const ledgerApi = {
   create: (body: LedgerEntryCreate) => request('/api/ledger/entries', LedgerCreateResponse, { method: 'POST', body }),
   detail: (id: string) => request(`/api/ledger/entries/${encodeURIComponent(id)}`, LedgerEntryDetail),
   transition: (id: string, body: LedgerTransition) => request(`/api/ledger/entries/${encodeURIComponent(id)}/transitions`, LedgerEntryDetail, { method: 'POST', body }),
+  checklist: (roomId: string) => request(`/api/ledger/checklists/${encodeURIComponent(roomId)}`, RoomChecklist),
+  check: (body: EquipmentCheckCreate) => request('/api/ledger/equipment-checks', EquipmentCheckResponse, { method: 'POST', body }),
+  tickets: () => request('/api/ledger/tickets', TicketList),
+  ticketStep: (id: string, body: TicketTransition) => request(`/api/ledger/tickets/${encodeURIComponent(id)}/transitions`, MaintenanceTicket, { method: 'POST', body }),
+  reportUrl: (q: { year: number; quarter: number; venueId?: string }, format: 'json' | 'csv' | 'xlsx') =>
+    `/api/ledger/reports/quarterly?year=${q.year}&quarter=${q.quarter}${q.venueId ? `&venueId=${encodeURIComponent(q.venueId)}` : ''}&format=${format}`,
+  report: (q: { year: number; quarter: number; venueId?: string }) => request(ledgerApi.reportUrl(q, 'json'), QuarterlyReport),
   publicList: () => request('/api/ledger/public', PublicLedgerList, { redirectOn401: false }),
   /** Uploads one (already resized) photo as the raw body; the server checks its bytes, not this type. */
   async addPhoto(entryId: string, photo: Blob): Promise<z.infer<typeof PhotoAnswer>> {
