@@ -327,8 +327,9 @@ export class LedgerService {
     if (input.category) await this.checkedCategory(input.category);
     const foundAt = input.foundAt ? this.checkedFoundAt(input.foundAt) : visible.foundAt;
     const roomId = input.roomId ?? visible.roomId;
+    // A new room or time finds the session again unless one is named; naming one (or null) sets it.
     const sessionChanged = input.sessionId !== undefined || input.roomId !== undefined || input.foundAt !== undefined;
-    const session = sessionChanged ? await this.resolveSession(visible.venueId, roomId, foundAt, input.sessionId === undefined && visible.sessionId && !input.roomId && !input.foundAt ? visible.sessionId : input.sessionId) : undefined;
+    const session = sessionChanged ? await this.resolveSession(visible.venueId, roomId, foundAt, input.sessionId) : undefined;
     const window = this.footageWindow(foundAt);
     let footageMoved = false;
     await this.db.transaction(async (tx) => {

@@ -196,6 +196,23 @@ describe('the ledger flow', () => {
     await expectError(await fx.call('POST', `/api/ledger/entries/${other.entry.id}/revisions`, patrol, { reason: 'x', description: 'y' }), 403, 'forbidden');
   });
 
+  it('the session found automatically can be changed to another of the venue\'s sessions, not another venue\'s', async () => {
+    const sup = fx.account('supervisor', 'A');
+    const admin = fx.account('admin', 'city').user;
+    const foundAt = new Date(Date.now() - 3 * 86400_000);
+    const s1 = await fx.server.services.sessions.create({ projectCode: 'AUTO-1', projectName: '自动匹配', kind: 'bid_opening', roomId: fx.a.room, plannedStart: new Date(foundAt.getTime() - 3600_000).toISOString(), plannedEnd: new Date(foundAt.getTime() + 3600_000).toISOString() }, admin);
+    const s2 = await fx.server.services.sessions.create({ projectCode: 'OTHER-2', projectName: '另一场', kind: 'evaluation', roomId: fx.a.room, plannedStart: new Date(foundAt.getTime() + 7200_000).toISOString(), plannedEnd: new Date(foundAt.getTime() + 10800_000).toISOString() }, admin);
+    const sb = await fx.server.services.sessions.create({ projectCode: 'B-9', projectName: 'B', kind: 'evaluation', roomId: fx.b.room, plannedStart: foundAt.toISOString(), plannedEnd: new Date(foundAt.getTime() + 3600_000).toISOString() }, admin);
+    const { entry } = LedgerCreateResponse.parse(await (await fx.call('POST', '/api/ledger/entries', sup, newEntry({ foundAt: foundAt.toISOString() }))).json());
+    expect(entry).toMatchObject({ sessionId: s1.id, projectCode: 'AUTO-1' });
+    const changed = LedgerEntryDetail.parse(await (await fx.call('POST', `/api/ledger/entries/${entry.id}/revisions`, sup, { reason: '场次选错', sessionId: s2.id })).json());
+    expect(changed.entry).toMatchObject({ sessionId: s2.id, projectCode: 'OTHER-2', projectName: '另一场', revision: 2 });
+    expect(changed.revisions[0]!.fields.projectCode).toBe('AUTO-1');
+    await expectError(await fx.call('POST', `/api/ledger/entries/${entry.id}/revisions`, sup, { reason: 'x', sessionId: sb.id }), 400, 'bad_request', /not a session of venue/);
+    const after = LedgerEntryDetail.parse(await (await fx.call('GET', `/api/ledger/entries/${entry.id}`, sup)).json());
+    expect(after.entry.revision).toBe(2);
+  });
+
   it('a resent entry (same client key) is saved once', async () => {
     const patrol = fx.account('patrol', 'A');
     const body = newEntry();
