@@ -25,8 +25,11 @@ export const LEDGER_FLOW: Record<LedgerAction, { from: LedgerStatus[]; to: Ledge
   close_unfounded: { from: ['found', 'stopped', 'reported'], to: 'closed_unfounded' },
 };
 
-const text = (max: number) => z.string().trim().max(max);
-const required = (max: number) => z.string().trim().min(1).max(max);
+/** Text fields: trimmed, bounded, and without NUL (PostgreSQL cannot store it; refuse it clearly instead). */
+const noNul = (s: string) => !s.includes('\u0000');
+const NUL_MESSAGE = 'must not contain NUL characters';
+const text = (max: number) => z.string().trim().max(max).refine(noNul, NUL_MESSAGE);
+const required = (max: number) => z.string().trim().min(1).max(max).refine(noNul, NUL_MESSAGE);
 const DateOnly = z.iso.date();
 /** A code for a category: lowercase letters, digits, "_" or "-". */
 export const CategoryCode = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'category code: lowercase letters, digits, "_" or "-"');

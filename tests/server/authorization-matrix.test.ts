@@ -15,6 +15,8 @@ const entries = new Map<string, string>();
 const photos = new Map<string, string>();
 
 const ALL: readonly Role[] = ROLES;
+const CHECKERS: readonly Role[] = ['patrol', 'maintenance', 'supervisor', 'venue_admin', 'admin'];
+const FIXERS: readonly Role[] = ['maintenance', 'venue_admin', 'admin'];
 const WRITERS: readonly Role[] = ['patrol', 'supervisor', 'venue_admin', 'admin'];
 const BOOKERS: readonly Role[] = ['supervisor', 'venue_admin', 'admin'];
 
@@ -33,6 +35,12 @@ async function freshEntry(v: Venue): Promise<string> {
   const admin = fx.account('admin', 'city');
   const created = await fx.server.services.ledger.create({ clientKey: randomUUID(), roomId: v.room, subjectType: 'bidder', subjectName: 'Acme', category: 'bidder_disorder', description: '' }, admin.user);
   return created.entry.id;
+}
+
+async function freshTicket(v: Venue): Promise<string> {
+  const admin = fx.account('admin', 'city');
+  const check = await fx.server.services.equipment.check({ roomId: v.room, results: [{ item: 'image_clear', deviceId: v.cameras[0]!, ok: false, note: '' }] }, admin.user);
+  return check.tickets[0]!.id;
 }
 
 const segmentRange = (v: Venue) => `from=${encodeURIComponent(new Date(v.segmentStart.getTime() - 1000).toISOString())}&to=${encodeURIComponent(new Date(v.segmentStart.getTime() + 3000).toISOString())}`;
@@ -64,6 +72,11 @@ const CASES: Case[] = [
   { name: 'step: close as unfounded', method: 'POST', path: async (v) => `/api/ledger/entries/${await freshEntry(v)}/transitions`, body: () => ({ action: 'close_unfounded', reason: '经核实不属实' }), allowed: BOOKERS, okStatus: 200 },
   // Entries here are logged by the city admin, so a patrol officer (who may correct only their own) is refused.
   { name: 'correct an entry', method: 'POST', path: async (v) => `/api/ledger/entries/${await freshEntry(v)}/revisions`, body: () => ({ reason: 'typo', description: 'fixed' }), allowed: BOOKERS, okStatus: 200 },
+  { name: 'quarterly report of a venue', method: 'GET', path: (v) => `/api/ledger/reports/quarterly?year=2026&quarter=4&venueId=${v.id}`, allowed: ALL, okStatus: 200 },
+  { name: 'quarterly report as XLSX', method: 'GET', path: (v) => `/api/ledger/reports/quarterly?year=2026&quarter=4&venueId=${v.id}&format=xlsx`, allowed: ALL, okStatus: 200 },
+  { name: 'equipment checklist of a room', method: 'GET', path: (v) => `/api/ledger/checklists/${v.room}`, allowed: ALL, okStatus: 200 },
+  { name: 'record an equipment check', method: 'POST', path: () => '/api/ledger/equipment-checks', body: (v) => ({ roomId: v.room, results: [{ item: 'clock_right', deviceId: v.cameras[1], ok: true }] }), allowed: CHECKERS, okStatus: 201 },
+  { name: 'work a maintenance ticket', method: 'POST', path: async (v) => `/api/ledger/tickets/${await freshTicket(v)}/transitions`, body: () => ({ action: 'start' }), allowed: FIXERS, okStatus: 200 },
   { name: 'change a category', method: 'PUT', path: () => '/api/ledger/categories/matrix_test', body: () => ({ subjectType: 'staff', zh: '测试', en: 'Test' }), allowed: ['admin'], okStatus: 204, cityOnly: true },
 ];
 

@@ -257,6 +257,8 @@ describe('bad input is refused and nothing is half-written', () => {
     await expectError(await fx.call('POST', '/api/ledger/entries', patrol, newEntry({ category: "x'; DROP TABLE ledger_entries; --" })), 400, 'bad_request', /category/);
     await expectError(await fx.call('POST', '/api/ledger/entries', patrol, newEntry({ subjectType: 'alien' })), 400, 'bad_request', /subjectType/);
     await expectError(await fx.call('POST', '/api/ledger/entries', patrol, newEntry({ foundAt: new Date(Date.now() + 3600_000).toISOString() })), 400, 'bad_request', /future/);
+    await expectError(await fx.call('POST', '/api/ledger/entries', patrol, newEntry({ description: 'a\u0000b' })), 400, 'bad_request', /NUL/);
+    await expectError(await fx.call('POST', '/api/ledger/entries', patrol, newEntry({ description: 'x'.repeat(4001) })), 400, 'bad_request', /description/);
     await expectError(await fx.call('GET', `/api/ledger/entries/${randomUUID()}`, patrol), 404, 'not_found');
     await expectError(await fx.call('GET', `/api/ledger/entries/1%20OR%201=1`, patrol), 404, 'not_found');
     await expectError(await fx.call('POST', `/api/ledger/entries/${randomUUID()}/transitions`, patrol, { action: 'stop', actionTaken: 'x' }), 404, 'not_found');
