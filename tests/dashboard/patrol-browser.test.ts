@@ -125,6 +125,37 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
     }
   });
 
+  it('with the service worker, the patrol screen reopens offline, keeps its queue across the reload, and sends it once', async () => {
+    type Nav = { navigator: { serviceWorker?: { controller: unknown } } };
+    await page.waitForFunction(() => !!(globalThis as unknown as Nav).navigator.serviceWorker?.controller, undefined, { timeout: 15_000 });
+    // One online load under the worker fills its cache (the first load happened before it was installed).
+    await page.reload();
+    await page.waitForSelector('[data-testid=category-any_noise]');
+    const before = (await entriesBy('patrol-a')).length;
+
+    await context.setOffline(true);
+    const offlineLoad = await page.reload();
+    expect(offlineLoad?.headers()['x-vw-offline']).toBe('1');
+    await page.waitForSelector('[data-testid=category-any_noise]');
+    expect(await page.inputValue('[data-testid=patrol-room]')).toBe(fx.a.room);
+    await tap('[data-testid=category-any_noise]');
+    await takePhoto();
+    await tap('[data-testid=save-entry]');
+    await page.waitForSelector('[data-testid=outbox-item]');
+    // Still queued after another offline reload: the outbox is in IndexedDB, not in the page.
+    await page.reload();
+    await page.waitForSelector('[data-testid=outbox-item]');
+    expect(await page.$$eval('[data-testid=outbox-item]', (els) => els.length)).toBe(1);
+    expect((await entriesBy('patrol-a')).length).toBe(before);
+
+    await context.setOffline(false);
+    await page.waitForSelector('[data-testid=outbox]', { state: 'detached', timeout: 20_000 });
+    await new Promise((r) => setTimeout(r, 3500));
+    const after = await entriesBy('patrol-a');
+    expect(after.length - before).toBe(1);
+    expect(after[0]!.category).toBe('any_noise');
+  });
+
   it('the public page (no login) shows published entries with names redacted and HTML as text', async () => {
     const sup = fx.account('supervisor', 'A');
     const html = '<img src=x onerror="window.__pwned=1">注意';
