@@ -203,6 +203,14 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
     // The next steps for a supervisor: report, or close as unfounded.
     expect(await sup.$$eval('[data-testid^=do-]', (els) => els.map((e) => e.getAttribute('data-testid')))).toEqual(['do-report', 'do-close_unfounded']);
 
+    // A correction keeps the old text readable as revision 1.
+    await sup.tap('[data-testid=start-correction]');
+    await sup.fill('[data-testid=correction-description]', '更正：手机已交存');
+    await sup.fill('[data-testid=correction-reason]', '补充说明');
+    await sup.tap('[data-testid=save-correction]');
+    await sup.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('[data-testid=entry-revision]').length === 2);
+    expect(await sup.textContent('[data-testid=entry-description]')).toBe('更正：手机已交存');
+
     await sup.goto(`${fx.server.url}/reports`);
     await sup.waitForSelector('[data-testid=report-total]');
     const shown = Number(await sup.textContent('[data-testid=report-total]'));

@@ -37,6 +37,8 @@ export const ledgerApi = {
   reportUrl: (q: { year: number; quarter: number; venueId?: string }, format: 'json' | 'csv' | 'xlsx') =>
     `/api/ledger/reports/quarterly?year=${q.year}&quarter=${q.quarter}${q.venueId ? `&venueId=${encodeURIComponent(q.venueId)}` : ''}&format=${format}`,
   report: (q: { year: number; quarter: number; venueId?: string }) => request(ledgerApi.reportUrl(q, 'json'), QuarterlyReport),
+  correct: (id: string, body: { reason: string; description?: string; subjectName?: string }) =>
+    request(`/api/ledger/entries/${encodeURIComponent(id)}/revisions`, LedgerEntryDetail, { method: 'POST', body }),
   publicList: () => request('/api/ledger/public', PublicLedgerList, { redirectOn401: false }),
   /** Uploads one (already resized) photo as the raw body; the server checks its bytes, not this type. */
   async addPhoto(entryId: string, photo: Blob): Promise<z.infer<typeof PhotoAnswer>> {

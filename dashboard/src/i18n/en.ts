@@ -51,6 +51,9 @@ const en: typeof zh = {
     steps: 'Steps',
     footage: 'Footage',
     revisions: 'Revisions',
+    correct: 'Correct',
+    correctionReason: 'Reason for the correction',
+    saveCorrection: 'Save correction (the old text is kept)',
   },
   ledgerStatus: {
     found: 'Found',

@@ -49,6 +49,9 @@ export default {
     steps: '处理过程',
     footage: '关联录像',
     revisions: '修改记录',
+    correct: '更正',
+    correctionReason: '更正原因',
+    saveCorrection: '保存更正（原内容保留）',
   },
   ledgerStatus: {
     found: '已发现',
