@@ -29,7 +29,26 @@ export const ServerConfig = z.strictObject({
     postRollMinutes: z.number().min(0).max(240),
     gapThresholdSeconds: z.number().min(0).max(600),
   }),
-  auth: z.strictObject({ sessionHours: z.number().min(0.1).max(24 * 30) }),
+  auth: z.strictObject({
+    sessionHours: z.number().min(0.1).max(24 * 30),
+    /** Failed logins per username (and per client address) within the window before logins are refused. */
+    maxFailedLogins: z.number().int().min(1).max(1000).default(5),
+    lockoutMinutes: z.number().min(0.01).max(24 * 60).default(15),
+  }),
+  /** The patrol issue ledger (巡场问题台账). */
+  ledger: z
+    .strictObject({
+      /** Footage attached to an entry: the room's cameras from N minutes before to N minutes after. */
+      footageMinutesBefore: z.number().min(0).max(240).default(5),
+      footageMinutesAfter: z.number().min(0).max(240).default(5),
+      /** Entry numbers run per venue and per year in this time zone (2026-0001 …). */
+      timeZone: z.string().min(1).default('Asia/Shanghai'),
+      /** Largest photo accepted after the tablet resized it. */
+      maxPhotoBytes: z.number().int().min(10_000).max(50 * 1024 * 1024).default(3 * 1024 * 1024),
+      /** The public disclosure page hides personal names (subject names and reporters). */
+      redactNames: z.boolean().default(true),
+    })
+    .default({ footageMinutesBefore: 5, footageMinutesAfter: 5, timeZone: 'Asia/Shanghai', maxPhotoBytes: 3 * 1024 * 1024, redactNames: true }),
   demo: z.strictObject({ accounts: z.boolean(), password: z.string().min(8).nullable() }),
   dashboardDir: z.string().min(1),
   logLevel: LogLevel,

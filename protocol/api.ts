@@ -16,6 +16,8 @@ export const ErrorCode = z.enum([
   'not_found',
   'conflict',
   'payload_too_large',
+  'unsupported_media_type',
+  'rate_limited',
   'integrity_failed',
   'unavailable',
   'internal',
@@ -51,10 +53,17 @@ export const User = z.object({
 });
 export type User = z.infer<typeof User>;
 
-export const LoginResponse = z.object({ user: User });
+export const LoginResponse = z.object({
+  user: User,
+  /** Double-submit token: send it back as the CSRF_HEADER on every state-changing request (also in the CSRF_COOKIE). */
+  csrfToken: z.string().optional(),
+});
 export type LoginResponse = z.infer<typeof LoginResponse>;
 
 export const SESSION_COOKIE = 'vw_session';
+/** Readable by the dashboard's script (not httpOnly); its value must come back in CSRF_HEADER. */
+export const CSRF_COOKIE = 'vw_csrf';
+export const CSRF_HEADER = 'x-csrf-token';
 
 // ---- venues, rooms, cameras -----------------------------------------------------------------
 export const CameraSummary = z.object({

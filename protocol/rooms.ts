@@ -18,5 +18,9 @@ export type RoomKind = z.infer<typeof RoomKind>;
 export const SessionKind = z.enum(['bid_opening', 'evaluation', 'remote_evaluation']);
 export type SessionKind = z.infer<typeof SessionKind>;
 
-export const Role = z.enum(['admin', 'patrol', 'supervisor', 'maintenance']);
+/**
+ * Who a user is. The first four are the original roles; venue_admin runs one or more venues
+ * (county centres), city_supervisor reads every county. Scope (which venues) is users.venue_ids.
+ */
+export const Role = z.enum(['admin', 'patrol', 'supervisor', 'maintenance', 'venue_admin', 'city_supervisor']);
 export type Role = z.infer<typeof Role>;

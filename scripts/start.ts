@@ -151,6 +151,8 @@ async function main(): Promise<void> {
   const login = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: demoPassword }) });
   if (!login.ok) throw new Error(`Demo login failed: ${await login.text()}`);
   const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+  // State-changing requests carry the session's CSRF token (double submit).
+  const { csrfToken } = (await login.json()) as { csrfToken?: string };
   await waitFor('the demo venue to report its rooms', async () => {
     const res = await fetch(`${base}/api/venues`, { headers: { cookie } });
     const body = (await res.json()) as { venues: { id: string; rooms: unknown[] }[] };
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
   for (const s of plan.sessions) {
     const res = await fetch(`${base}/api/sessions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', cookie },
+      headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken ?? '' },
       body: JSON.stringify({ ...s, plannedStart: new Date(now).toISOString(), plannedEnd: new Date(now + s.hours * 3600_000).toISOString() }),
     });
     if (!res.ok) throw new Error(`Creating demo session ${s.projectCode} failed: ${await res.text()}`);
@@ -169,7 +171,7 @@ async function main(): Promise<void> {
   console.log(`
 VenueWatch is running.
   Dashboard:  http://localhost:${port}/
-  Accounts:   admin, patrol, supervisor, maintenance   password: ${demoPassword}
+  Accounts:   admin, patrol, supervisor, maintenance, venue_admin, city_supervisor   password: ${demoPassword}
   Broker:     ${mqttUrl}${brokerPort ? ' (embedded)' : ''}
   Data:       ${dataDir}
 Press Ctrl-C to stop.`);

@@ -24,6 +24,14 @@ import { IngestService } from './services/ingest.ts';
 import { PlaybackService } from './services/playback.ts';
 import { SessionService } from './services/sessions.ts';
 import { VenueService } from './services/venues.ts';
+import { equipmentRouter, ledgerRouter } from './http/ledger-routes.ts';
+import { EquipmentService } from './services/equipment.ts';
+import { reportRouter } from './http/report-routes.ts';
+import { LedgerReportService } from './services/ledger-report.ts';
+import { LedgerRepository } from './repositories/ledger.ts';
+import { AuditService } from './services/audit.ts';
+import { LedgerService } from './services/ledger.ts';
+import { LoginGuard } from './services/login-guard.ts';
 import { DiskFootageStore } from './storage/disk-store.ts';
 
 export interface StartOptions {
@@ -42,7 +50,7 @@ export interface RunningServer {
   db: Database;
   dbKind: DatabaseKind;
   link: VenueLink;
-  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService };
+  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; audit: AuditService; ledger: LedgerService; equipment: EquipmentService };
   store: DiskFootageStore;
 }
 
@@ -90,10 +98,21 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const catalogue = new CatalogueService(segmentRepo, venueRepo, logger.child({ component: 'catalogue' }));
     const ingest = new IngestService(segmentRepo, venueRepo, store, logger.child({ component: 'ingest' }));
     const playback = new PlaybackService(segmentRepo, venueRepo, store);
+    const audit = new AuditService(db);
+    const ledger = new LedgerService(db, new LedgerRepository(db), venueRepo, audit, config.ledger, config.sessions, logger.child({ component: 'ledger' }));
+    const equipment = new EquipmentService(db, venueRepo, audit, logger.child({ component: 'equipment' }));
+    const loginGuard = new LoginGuard(config.auth.maxFailedLogins, config.auth.lockoutMinutes * 60_000);
 
     if (config.demo.accounts) {
       if (!config.demo.password) throw new Error('demo.accounts is on but demo.password is not set: set DEMO_PASSWORD');
       await auth.ensureDemoAccounts(config.demo.password);
+    } else {
+      const first = await auth.ensureFirstAdmin();
+      if (first) {
+        // Printed once, here: only its hash is stored. The operator signs in and changes it.
+        logger.warn({ username: first.username, password: first.password }, `first start: created account "${first.username}" with password "${first.password}" — note it now, it is not shown again`);
+        await audit.append({ actorId: null, actor: 'system', action: 'user.create_first_admin', venueId: null, subjectType: 'user', subjectId: first.username });
+      }
     }
 
     // ---- MQTT ----
@@ -117,11 +136,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       sessions,
       processed: processedRepo,
       logger,
+      holds: [(venueId) => ledger.windowsFor(venueId)],
     });
     closers.push(() => link.stop());
     const republish = (venueId: string) =>
       link.publishWindows(venueId).catch((err: Error) => logger.warn({ venueId, err: err.message }, 'could not publish upload windows'));
     sessions.onChange((venueId) => void republish(venueId));
+    ledger.onChange((venueId) => void republish(venueId));
     await link.start();
     const known = new Set([...(await venues.summaries()).map((v) => v.id), ...config.agents.map((a) => a.venueId)]);
     await Promise.all([...known].map(republish));
@@ -149,7 +170,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const app = express();
     app.disable('x-powered-by');
     app.set('trust proxy', 'loopback');
-    app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }) }));
+    app.use('/api/ledger', equipmentRouter({ auth, equipment }));
+    app.use('/api/ledger', reportRouter({ auth, reports: new LedgerReportService(db, config.ledger.timeZone) }));
+    app.use('/api/ledger', ledgerRouter({ auth, ledger, audit, maxPhotoBytes: config.ledger.maxPhotoBytes, logger: logger.child({ component: 'ledger-http' }) }));
+    app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard }));
     app.use('/api', apiNotFound);
     const dashboard = dashboardRouter(config.dashboardDir);
     if (dashboard) app.use(dashboard);
@@ -182,7 +206,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       db,
       dbKind: database.kind,
       link,
-      services: { auth, venues, sessions, catalogue, ingest, playback },
+      services: { auth, venues, sessions, catalogue, ingest, playback, audit, ledger, equipment },
       store,
     };
   } catch (err) {

@@ -5,6 +5,7 @@ import { i18n } from './i18n/index.ts';
 import { setUnauthenticatedHandler } from './api/client.ts';
 import { setCurrentUser } from './auth/current-user.ts';
 import './styles.css';
+import { registerServiceWorker } from './offline/service-worker.ts';
 
 // A 401 on any call means the login expired: forget the user and go to the login page,
 // coming back to where the user was afterwards.
@@ -16,3 +17,4 @@ setUnauthenticatedHandler(() => {
 
 document.documentElement.lang = i18n.global.locale.value;
 createApp(App).use(i18n).use(router).mount('#app');
+registerServiceWorker();

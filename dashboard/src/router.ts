@@ -19,6 +19,12 @@ export const routes: RouteRecordRaw[] = [
   { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true } },
   { path: '/sessions', name: 'sessions', component: () => import('./views/SessionsView.vue'), meta: { navKey: 'nav.sessions' } },
   { path: '/sessions/:id', name: 'session', component: () => import('./views/SessionView.vue'), props: true },
+  { path: '/patrol', name: 'patrol', component: () => import('./views/PatrolView.vue'), meta: { navKey: 'nav.patrol' } },
+  { path: '/ledger', name: 'ledger', component: () => import('./views/LedgerView.vue'), meta: { navKey: 'nav.ledger' } },
+  { path: '/ledger/:id', name: 'ledger-entry', component: () => import('./views/LedgerEntryView.vue'), props: true },
+  { path: '/equipment', name: 'equipment', component: () => import('./views/EquipmentView.vue'), meta: { navKey: 'nav.equipment' } },
+  { path: '/reports', name: 'reports', component: () => import('./views/ReportView.vue'), meta: { navKey: 'nav.reports' } },
+  { path: '/public', name: 'public-ledger', component: () => import('./views/PublicLedgerView.vue'), meta: { public: true } },
   { path: '/:pathMatch(.*)*', redirect: '/sessions' },
 ];
 

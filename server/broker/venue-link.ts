@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { centreSubscriptions, decodeMessage, encodeMessage, parseTopic, topics, type MessageOf } from '../../protocol/index.ts';
+import { centreSubscriptions, decodeMessage, encodeMessage, parseTopic, topics, type MessageOf, type UploadWindow } from '../../protocol/index.ts';
 import type { ProcessedMessageRepository } from '../repositories/messages.ts';
 import type { CatalogueService } from '../services/catalogue.ts';
 import { AppError } from '../services/errors.ts';
@@ -26,6 +26,8 @@ export interface VenueLinkOptions {
   sessions: SessionService;
   processed: ProcessedMessageRepository;
   logger: Logger;
+  /** More owners of upload windows (holds) besides sessions, e.g. the patrol ledger. */
+  holds?: Array<(venueId: string) => Promise<UploadWindow[]>>;
 }
 
 /**
@@ -168,7 +170,8 @@ export class VenueLink {
   async publishWindows(venueId: string): Promise<void> {
     const client = this.client;
     if (!client) return;
-    const windows = await this.opts.sessions.windowsFor(venueId);
+    const extra = await Promise.all((this.opts.holds ?? []).map((h) => h(venueId)));
+    const windows = [...(await this.opts.sessions.windowsFor(venueId)), ...extra.flat()].slice(0, 5000);
     const message = encodeMessage('windows', { venueId, windows });
     await client.publishAsync(topics.windows(venueId), JSON.stringify(message), { qos: 1, retain: true });
     this.log.debug({ venueId, windows: windows.length }, 'published upload windows');

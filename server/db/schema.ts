@@ -151,3 +151,4 @@ export type BidSessionRow = typeof bidSessions.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type AuthSessionRow = typeof authSessions.$inferSelect;
 export type AgentStatusRow = typeof agentStatus.$inferSelect;
+export * from './schema-ledger.ts';

@@ -1,6 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { SESSION_COOKIE, type User } from '../../protocol/index.ts';
+import { CSRF_HEADER, SESSION_COOKIE, type User } from '../../protocol/index.ts';
 import type { AuthService } from '../services/auth.ts';
 import { sendError } from './errors.ts';
 
@@ -29,11 +29,27 @@ export function currentUser(res: Response): User {
   return res.locals.user as User;
 }
 
+/**
+ * The CSRF token of a session: derived from the session token, so it needs no storage and dies
+ * with the session. The dashboard reads it from the CSRF cookie (or the login answer) and sends it
+ * back in a header, which another site's form or fetch cannot do (double submit).
+ */
+export const csrfTokenFor = (sessionToken: string): string => createHash('sha256').update(`csrf:${sessionToken}`).digest('base64url');
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 export function requireUser(auth: AuthService): RequestHandler {
   return async (req, res, next) => {
     const token = sessionToken(req);
     const user = token ? await auth.userForToken(token) : null;
     if (!user) return sendError(res, 'unauthenticated', token ? 'your session has expired: sign in again' : 'sign in first (POST /api/auth/login)');
+    if (!SAFE_METHODS.has(req.method)) {
+      const sent = req.headers[CSRF_HEADER];
+      const value = Array.isArray(sent) ? sent[0] : sent;
+      if (!value || !sameSecret(value, csrfTokenFor(token!))) {
+        return sendError(res, 'forbidden', `missing or wrong ${CSRF_HEADER} header: send the CSRF token from the login answer (or the vw_csrf cookie) with every change`);
+      }
+    }
     res.locals.user = user;
     next();
   };

@@ -1,6 +1,7 @@
 import express, { Router, type Request } from 'express';
 import type { Logger } from 'pino';
 import {
+  CSRF_COOKIE,
   LoginRequest,
   SEGMENT_META_HEADER,
   SESSION_COOKIE,
@@ -16,7 +17,10 @@ import type { IngestService } from '../services/ingest.ts';
 import type { PlaybackService } from '../services/playback.ts';
 import type { SessionService } from '../services/sessions.ts';
 import type { VenueService } from '../services/venues.ts';
-import { currentUser, requireAgent, requireUser, sessionToken } from './auth.ts';
+import type { AuditService } from '../services/audit.ts';
+import type { LoginGuard } from '../services/login-guard.ts';
+import { venueOf } from '../../protocol/index.ts';
+import { csrfTokenFor, currentUser, requireAgent, requireUser, sessionToken } from './auth.ts';
 import { parseWith, sendError } from './errors.ts';
 
 export interface ApiDeps {
@@ -28,6 +32,9 @@ export interface ApiDeps {
   agents: Array<{ venueId: string; token: string }>;
   health: () => Promise<HealthResponse>;
   logger: Logger;
+  /** Every login, failed login and footage view goes into the audit trail. */
+  audit: AuditService;
+  loginGuard: LoginGuard;
 }
 
 /** Parses "bytes=a-b" / "bytes=a-" / "bytes=-n" for a single range; null = whole file, 'invalid' = 416. */
@@ -63,11 +70,27 @@ export function apiRouter(deps: ApiDeps): Router {
   // ---- auth ----
   r.post('/auth/login', json, async (req, res) => {
     const body = parseWith(LoginRequest, req.body, 'login');
+    const address = req.ip ?? 'unknown';
+    try {
+      deps.loginGuard.check(body.username, address);
+    } catch (err) {
+      await deps.audit.append({ actorId: null, actor: body.username, action: 'auth.login_throttled', venueId: null, subjectType: 'user', subjectId: body.username, detail: { address } });
+      throw err;
+    }
     const result = await deps.auth.login(body.username, body.password);
-    if (!result) return sendError(res, 'unauthenticated', 'wrong username or password');
+    if (!result) {
+      deps.loginGuard.fail(body.username, address);
+      await deps.audit.append({ actorId: null, actor: body.username, action: 'auth.login_failed', venueId: null, subjectType: 'user', subjectId: body.username, detail: { address } });
+      deps.logger.warn({ username: body.username, address }, 'failed sign-in');
+      return sendError(res, 'unauthenticated', 'wrong username or password');
+    }
+    deps.loginGuard.succeed(body.username);
+    await deps.audit.append({ actorId: result.user.id, actor: result.user.username, action: 'auth.login', venueId: null, subjectType: 'user', subjectId: result.user.id, detail: { address } });
+    const csrfToken = csrfTokenFor(result.token);
     res.cookie(SESSION_COOKIE, result.token, { httpOnly: true, sameSite: 'lax', path: '/', expires: result.expiresAt, secure: req.secure });
+    res.cookie(CSRF_COOKIE, csrfToken, { httpOnly: false, sameSite: 'strict', path: '/', expires: result.expiresAt, secure: req.secure });
     deps.logger.info({ username: result.user.username }, 'signed in');
-    const answer: LoginResponse = { user: result.user };
+    const answer: LoginResponse = { user: result.user, csrfToken };
     res.json(answer);
   });
 
@@ -75,6 +98,7 @@ export function apiRouter(deps: ApiDeps): Router {
     const token = sessionToken(req);
     if (token) await deps.auth.logout(token);
     res.clearCookie(SESSION_COOKIE, { path: '/' });
+    res.clearCookie(CSRF_COOKIE, { path: '/' });
     res.status(204).end();
   });
 
@@ -94,8 +118,8 @@ export function apiRouter(deps: ApiDeps): Router {
   });
 
   // ---- everything below needs a signed-in user ----
-  r.get('/auth/me', signedIn, (_req, res) => {
-    const answer: LoginResponse = { user: currentUser(res) };
+  r.get('/auth/me', signedIn, (req, res) => {
+    const answer: LoginResponse = { user: currentUser(res), csrfToken: csrfTokenFor(sessionToken(req)!) };
     res.json(answer);
   });
 
@@ -121,14 +145,19 @@ export function apiRouter(deps: ApiDeps): Router {
 
   r.get('/cameras/:id/vod.m3u8', signedIn, async (req, res) => {
     const q = parseWith(VodQuery, { from: req.query.from, to: req.query.to }, 'playlist range (ISO 8601 from and to)');
-    const playlist = await deps.playback.playlist(param(req, 'id'), new Date(q.from), new Date(q.to), currentUser(res));
+    const user = currentUser(res);
+    const cameraId = param(req, 'id');
+    const playlist = await deps.playback.playlist(cameraId, new Date(q.from), new Date(q.to), user);
+    await deps.audit.append({ actorId: user.id, actor: user.username, action: 'footage.playlist', venueId: venueOf(cameraId), subjectType: 'camera', subjectId: cameraId, detail: { from: q.from, to: q.to } });
     res.set({ 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-cache' }).send(playlist);
   });
 
   r.get('/footage/segments/:id.ts', signedIn, async (req, res) => {
     const id = param(req, 'id');
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `segment ${id} is not stored at the centre`);
-    const seg = await deps.playback.segment(id, currentUser(res));
+    const user = currentUser(res);
+    const seg = await deps.playback.segment(id, user);
+    await deps.audit.append({ actorId: user.id, actor: user.username, action: 'footage.segment', venueId: venueOf(seg.cameraId), subjectType: 'segment', subjectId: id, detail: { cameraId: seg.cameraId, range: req.headers.range ?? null } });
     const range = parseRange(req.headers.range, seg.bytes);
     res.set({ 'Content-Type': 'video/mp2t', 'Accept-Ranges': 'bytes', 'Cache-Control': 'private, max-age=86400' });
     if (range === 'invalid') {

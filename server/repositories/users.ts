@@ -11,6 +11,11 @@ export class UserRepository {
     return row ?? null;
   }
 
+  async count(): Promise<number> {
+    const rows = await this.db.select({ id: users.id }).from(users).limit(1);
+    return rows.length;
+  }
+
   async create(row: typeof users.$inferInsert): Promise<UserRow> {
     const [created] = await this.db.insert(users).values(row).returning();
     return created!;

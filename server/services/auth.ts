@@ -16,6 +16,8 @@ const DEMO_ACCOUNTS: Array<{ username: Role; displayName: string }> = [
   { username: 'patrol', displayName: 'Patrol officer' },
   { username: 'supervisor', displayName: 'Supervisor' },
   { username: 'maintenance', displayName: 'Maintenance technician' },
+  { username: 'venue_admin', displayName: 'Venue administrator' },
+  { username: 'city_supervisor', displayName: 'City supervisor' },
 ];
 
 /** Passwords (argon2id) and cookie sessions. The browser holds a random token; the database its hash. */
@@ -50,6 +52,23 @@ export class AuthService {
         this.logger.info({ username: account.username }, 'updated demo account password');
       }
     }
+  }
+
+  /**
+   * First start: with no account at all (and no demo accounts), creates "admin" with a random
+   * password and returns it so the caller prints it once. Null when any account exists.
+   */
+  async ensureFirstAdmin(): Promise<{ username: string; password: string } | null> {
+    if ((await this.users.count()) > 0) return null;
+    const password = randomBytes(12).toString('base64url');
+    try {
+      await this.createUser({ username: 'admin', password, displayName: 'Administrator', role: 'admin', venueIds: null });
+    } catch (err) {
+      // Another centre on the same database created it first.
+      if (await this.users.byUsername('admin')) return null;
+      throw err;
+    }
+    return { username: 'admin', password };
   }
 
   /** Returns the session token and user, or null when the username or password is wrong. */

@@ -18,6 +18,8 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
   integrity_failed: 422,
   unavailable: 503,
   internal: 500,

@@ -3,6 +3,8 @@ import type { SegmentRepository } from '../repositories/segments.ts';
 import type { VenueRepository } from '../repositories/venues.ts';
 import type { FootageStore } from '../storage/footage-store.ts';
 import { buildVodPlaylist } from '../playback/vod-playlist.ts';
+import { venueOf } from '../../protocol/index.ts';
+import { canSeeVenue } from './access.ts';
 import { AppError } from './errors.ts';
 
 export const segmentUrl = (id: string): string => `/api/footage/segments/${id}.ts`;
@@ -17,7 +19,7 @@ export class PlaybackService {
 
   async playlist(cameraId: string, from: Date, to: Date, user: { venueIds: string[] | null }, now = new Date()): Promise<string> {
     const camera = await this.venues.getCamera(cameraId);
-    if (!camera || (user.venueIds && !user.venueIds.includes(camera.venueId))) throw new AppError('not_found', `camera "${cameraId}" does not exist`);
+    if (!camera || !canSeeVenue(user, camera.venueId)) throw new AppError('not_found', `camera "${cameraId}" does not exist`);
     const stored = await this.segments.overlapping(cameraId, from, to, { storedOnly: true });
     if (stored.length === 0) {
       throw new AppError(
@@ -29,14 +31,14 @@ export class PlaybackService {
   }
 
   /** The stored segment's size and a reader for it (whole or an inclusive byte range). */
-  async segment(id: string, user: { venueIds: string[] | null }): Promise<{ bytes: number; open: (range?: { start: number; end: number }) => Promise<Readable> }> {
+  async segment(id: string, user: { venueIds: string[] | null }): Promise<{ bytes: number; cameraId: string; open: (range?: { start: number; end: number }) => Promise<Readable> }> {
     const row = await this.segments.get(id);
-    const camera = row ? await this.venues.getCamera(row.cameraId) : null;
-    const hidden = user.venueIds && camera && !user.venueIds.includes(camera.venueId);
+    // Scope by the camera id's venue prefix: a segment of a camera no inventory names yet is still that venue's.
+    const hidden = row !== null && !canSeeVenue(user, venueOf(row.cameraId));
     if (!row || !row.storageKey || hidden) throw new AppError('not_found', `segment ${id} is not stored at the centre`);
     const key = row.storageKey;
     const stat = await this.store.stat(key);
     if (!stat) throw new AppError('not_found', `segment ${id} is catalogued as stored but its file is missing from the footage store`);
-    return { bytes: stat.bytes, open: (range) => this.store.get(key, range) };
+    return { bytes: stat.bytes, cameraId: row.cameraId, open: (range) => this.store.get(key, range) };
   }
 }

@@ -5,6 +5,7 @@ import type { SegmentRepository } from '../repositories/segments.ts';
 import type { SessionRepository, SessionWithPlace } from '../repositories/sessions.ts';
 import type { VenueRepository } from '../repositories/venues.ts';
 import { coveredSeconds, findGaps } from './coverage.ts';
+import { canSeeVenue, requireCapability } from './access.ts';
 import { AppError } from './errors.ts';
 
 export interface SessionSettings {
@@ -13,7 +14,6 @@ export interface SessionSettings {
   gapThresholdSeconds: number;
 }
 
-const CREATORS = new Set(['admin', 'supervisor']);
 /** Windows older than the venues' loop retention can no longer be served by them. */
 const WINDOW_LOOKBACK_MS = 31 * 24 * 3600_000;
 const MAX_WINDOWS = 5000;
@@ -45,7 +45,7 @@ export class SessionService {
   }
 
   private canSee(user: Pick<User, 'venueIds'>, venueId: string): boolean {
-    return user.venueIds === null || user.venueIds.includes(venueId);
+    return canSeeVenue(user, venueId);
   }
 
   toApi(s: SessionWithPlace, now = new Date()): BidSession {
@@ -66,7 +66,7 @@ export class SessionService {
   }
 
   async create(input: SessionCreate, user: User): Promise<BidSession> {
-    if (!CREATORS.has(user.role)) throw new AppError('forbidden', `a ${user.role} account cannot book sessions: ask an admin or supervisor`);
+    requireCapability(user, 'session.create', 'book sessions');
     const room = await this.venues.getRoom(input.roomId);
     if (!room) throw new AppError('bad_request', `room "${input.roomId}" is unknown: pick a room the venue box has reported (GET /api/venues)`);
     if (!this.canSee(user, room.venueId)) throw new AppError('forbidden', `you have no access to venue "${room.venueId}"`);

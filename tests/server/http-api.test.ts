@@ -20,7 +20,7 @@ import {
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { SegmentRepository } from '../../server/repositories/segments.ts';
 import { hasCommand, need } from '../support/prerequisites.ts';
-import { login, serverConfig, silent, tempDir, uniqueVenueId } from './support.ts';
+import { csrf, login, serverConfig, silent, tempDir, uniqueVenueId } from './support.ts';
 
 const run = promisify(execFile);
 const PASSWORD = 'a long enough password';
@@ -155,7 +155,7 @@ describe('health and auth', () => {
 describe('sessions', () => {
   const body = (over: Record<string, unknown> = {}) =>
     JSON.stringify({ projectCode: 'ZB-2026-017', projectName: 'County hospital equipment', kind: 'evaluation', roomId: room, plannedStart: new Date(Date.now() - 3600_000).toISOString(), plannedEnd: new Date(Date.now() + 3600_000).toISOString(), ...over });
-  const post = (cookie: string, payload: string) => fetch(`${server.url}/api/sessions`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: payload });
+  const post = (cookie: string, payload: string) => fetch(`${server.url}/api/sessions`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...csrf(cookie) }, body: payload });
 
   it('creates, lists and details a session', async () => {
     const res = await post(admin, body());
@@ -181,7 +181,7 @@ describe('sessions', () => {
     await expectError(await post(admin, body({ roomId: `${venueId}.no-such-room` })), 400, 'bad_request', new RegExp(`${venueId}\\.no-such-room`));
     await expectError(await post(admin, body({ plannedEnd: new Date(Date.now() - 7200_000).toISOString() })), 400, 'bad_request', /plannedEnd/);
     await expectError(await post(admin, '{not json'), 400, 'bad_request', /JSON/);
-    await expectError(await post(patrol, body()), 403, 'forbidden', /admin or supervisor/);
+    await expectError(await post(patrol, body()), 403, 'forbidden', /admin, supervisor/);
     await expectError(await get(`/api/sessions/${randomUUID()}`, admin), 404, 'not_found');
   });
 });

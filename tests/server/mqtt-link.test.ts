@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, topics, type MessageOf, type VenueList } from '../../protocol/index.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { SegmentRepository } from '../../server/repositories/segments.ts';
-import { MOSQUITTO_URL, login, serverConfig, silent, tempDir, uniqueVenueId, waitFor } from './support.ts';
+import { MOSQUITTO_URL, csrf, login, serverConfig, silent, tempDir, uniqueVenueId, waitFor } from './support.ts';
 
 const PASSWORD = 'correct horse battery';
 
@@ -118,7 +118,7 @@ describe.each(['embedded', 'mosquitto'] as const)('venue link over the %s broker
     const plannedEnd = new Date(plannedStart.getTime() + 2 * 3600_000);
     const res = await fetch(`${server.url}/api/sessions`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, 'content-type': 'application/json', ...csrf(cookie) },
       body: JSON.stringify({ projectCode: 'ZB-2026-001', projectName: 'School roof', kind: 'bid_opening', roomId: `${venueId}.opening-1`, plannedStart: plannedStart.toISOString(), plannedEnd: plannedEnd.toISOString() }),
     });
     expect(res.status).toBe(201);

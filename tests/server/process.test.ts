@@ -55,7 +55,7 @@ describe('the centre process (server/main.ts)', () => {
     const db = await openDatabase({ url: null, dir: path.join(tmp.dir, 'data', 'db') });
     try {
       const users = await queryRows<{ username: string }>(db.db, sql`SELECT username FROM users ORDER BY username`);
-      expect(users.map((u) => u.username)).toEqual(['admin', 'maintenance', 'patrol', 'supervisor']);
+      expect(users.map((u) => u.username)).toEqual(['admin', 'city_supervisor', 'maintenance', 'patrol', 'supervisor', 'venue_admin']);
     } finally {
       await db.close();
     }

@@ -5,6 +5,8 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { loadServerConfig } from '../../config/load.ts';
 import type { ServerConfig } from '../../config/schema.ts';
+import { CSRF_HEADER } from '../../protocol/index.ts';
+import { csrfTokenFor } from '../../server/http/auth.ts';
 
 /** Shared set-up for the centre's tests: real PostgreSQL databases, temp folders, configs. */
 
@@ -67,4 +69,10 @@ export async function login(baseUrl: string, username: string, password: string)
   const res = await fetch(`${baseUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
   if (!res.ok) throw new Error(`login failed: ${res.status} ${await res.text()}`);
   return res.headers.get('set-cookie')!.split(';')[0]!;
+}
+
+/** The CSRF header a state-changing request of this session must carry (the dashboard reads it from its cookie). */
+export function csrf(cookie: string): Record<string, string> {
+  const token = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
+  return { [CSRF_HEADER]: csrfTokenFor(token) };
 }

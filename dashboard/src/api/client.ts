@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import {
+  CSRF_COOKIE,
+  CSRF_HEADER,
   ApiError,
   ErrorCode,
   LoginResponse,
@@ -74,9 +76,22 @@ export async function errorFromResponse(res: Response): Promise<ApiRequestError>
   return new ApiRequestError(codeForStatus(res.status), message, res.status);
 }
 
+/** The session's CSRF token, from the readable cookie the centre sets at sign-in (double submit). */
+export function csrfToken(): string | null {
+  // globalThis: the root tsconfig checks this file without the DOM library.
+  const cookies = (globalThis as { document?: { cookie: string } }).document?.cookie ?? '';
+  for (const part of cookies.split(';')) {
+    const [name, ...rest] = part.trim().split('=');
+    if (name === CSRF_COOKIE) return decodeURIComponent(rest.join('='));
+  }
+  return null;
+}
+
 export async function request<S extends z.ZodType>(path: string, schema: S, options: RequestOptions = {}): Promise<z.infer<S>> {
   const method = options.method ?? 'GET';
   const headers: Record<string, string> = { accept: 'application/json' };
+  const csrf = method === 'GET' ? null : csrfToken();
+  if (csrf) headers[CSRF_HEADER] = csrf;
   const init: RequestInit = { method, credentials: 'same-origin', headers };
   if (options.signal) init.signal = options.signal;
   if (options.body !== undefined) {

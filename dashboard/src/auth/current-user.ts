@@ -1,6 +1,7 @@
 import { ref } from 'vue';
 import type { User } from '../../../protocol/api.ts';
 import { api, ApiRequestError } from '../api/client.ts';
+import { clearOfflineCache } from '../offline/service-worker.ts';
 
 /** The signed-in user, shared by the router guard, the top bar and views that depend on the role. */
 export const currentUser = ref<User | null>(null);
@@ -29,5 +30,6 @@ export async function logout(): Promise<void> {
     await api.logout();
   } finally {
     setCurrentUser(null);
+    await clearOfflineCache();
   }
 }

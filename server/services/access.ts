@@ -1,0 +1,40 @@
+import type { LedgerAction, Role, User } from '../../protocol/index.ts';
+import { AppError } from './errors.ts';
+
+/**
+ * Who may do what, in one place. Scope: users.venue_ids lists the venues (counties) a user works
+ * in; null = the whole city. Every read and write is checked against the scope of the venue it
+ * concerns; a thing outside the scope answers "not found" on reads so ids cannot be probed.
+ */
+
+export type Scoped = Pick<User, 'venueIds'>;
+
+export function canSeeVenue(user: Scoped, venueId: string): boolean {
+  return user.venueIds === null || user.venueIds.includes(venueId);
+}
+
+export type Capability = 'session.create' | 'ledger.create' | 'ledger.correct' | 'ledger.categories' | `ledger.${LedgerAction}`;
+
+/** Roles allowed each capability. city_supervisor reads every county and changes nothing. */
+export const CAPABILITIES: Record<Capability, readonly Role[]> = {
+  'session.create': ['admin', 'supervisor', 'venue_admin'],
+  'ledger.create': ['admin', 'patrol', 'supervisor', 'venue_admin'],
+  'ledger.correct': ['admin', 'patrol', 'supervisor', 'venue_admin'],
+  'ledger.categories': ['admin'],
+  'ledger.stop': ['admin', 'patrol', 'supervisor', 'venue_admin'],
+  'ledger.report': ['admin', 'supervisor', 'venue_admin'],
+  'ledger.handle': ['admin', 'supervisor', 'venue_admin'],
+  'ledger.publish': ['admin', 'supervisor', 'venue_admin'],
+  'ledger.close_unfounded': ['admin', 'supervisor', 'venue_admin'],
+};
+
+export function can(user: Pick<User, 'role'>, capability: Capability): boolean {
+  return CAPABILITIES[capability].includes(user.role);
+}
+
+export function requireCapability(user: Pick<User, 'role'>, capability: Capability, doing: string): void {
+  if (!can(user, capability)) {
+    const roles = CAPABILITIES[capability].join(', ');
+    throw new AppError('forbidden', `a ${user.role} account cannot ${doing}: ask someone with the role ${roles}`);
+  }
+}

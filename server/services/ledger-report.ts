@@ -1,0 +1,127 @@
+import { sql } from 'drizzle-orm';
+import type { QuarterlyReport, User } from '../../protocol/index.ts';
+import { LedgerStatus, SubjectType } from '../../protocol/index.ts';
+import { queryRows, type Database } from '../db/client.ts';
+import { canSeeVenue } from './access.ts';
+import { AppError } from './errors.ts';
+
+/** Offset of a time zone from UTC at an instant, in ms (Asia/Shanghai → +8 h). */
+function zoneOffsetMs(at: Date, timeZone: string): number {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  return asUtc - Math.floor(at.getTime() / 1000) * 1000;
+}
+
+/** Local midnight of the first day of a month, as an instant. */
+function localMonthStart(year: number, month0: number, timeZone: string): Date {
+  const guess = Date.UTC(year, month0, 1);
+  return new Date(guess - zoneOffsetMs(new Date(guess), timeZone));
+}
+
+export function quarterBounds(year: number, quarter: number, timeZone: string): { from: Date; to: Date } {
+  const m = (quarter - 1) * 3;
+  return { from: localMonthStart(year, m, timeZone), to: m + 3 === 12 ? localMonthStart(year + 1, 0, timeZone) : localMonthStart(year, m + 3, timeZone) };
+}
+
+export function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const SUBJECT_ZH: Record<string, string> = { expert: '评审专家', agency: '招标代理机构', bidder: '投标人', tenderee: '招标人', staff: '工作人员及其他', equipment: '设备' };
+const STATUS_ZH: Record<string, string> = { found: '已发现', stopped: '已制止', reported: '已上报', handled: '已处理', published: '已公示', closed_unfounded: '查无实据' };
+
+/**
+ * The quarterly figures a county reports to the city (notice §12–13), per venue or for every venue
+ * in the user's scope. Camera intact rate: issue 3 brings proper device health; until then it is
+ * computed from what the centre has (see `basis`).
+ */
+export class LedgerReportService {
+  constructor(
+    private readonly db: Database,
+    private readonly timeZone: string,
+  ) {}
+
+  private async scopeVenues(user: User, venueId?: string): Promise<string[]> {
+    if (venueId) {
+      if (!canSeeVenue(user, venueId)) throw new AppError('not_found', `venue "${venueId}" does not exist`);
+      return [venueId];
+    }
+    const all = await queryRows<{ id: string }>(this.db, sql`SELECT id FROM venues ORDER BY id`);
+    return all.map((v) => v.id).filter((id) => canSeeVenue(user, id));
+  }
+
+  async quarterly(user: User, q: { year: number; quarter: number; venueId?: string }): Promise<QuarterlyReport> {
+    const venueIds = await this.scopeVenues(user, q.venueId);
+    const { from, to } = quarterBounds(q.year, q.quarter, this.timeZone);
+    const inVenues = venueIds.length ? sql`IN (${sql.join(venueIds.map((v) => sql`${v}`), sql`, `)})` : sql`IN (NULL)`;
+    const period = sql`e.found_at >= ${from.toISOString()}::timestamptz AND e.found_at < ${to.toISOString()}::timestamptz AND e.venue_id ${inVenues}`;
+
+    const group = async (column: 'category' | 'subject_type' | 'status') =>
+      queryRows<{ key: string; n: string | number }>(this.db, sql`SELECT ${sql.raw(`e.${column}`)} AS key, count(*) AS n FROM ledger_entries e WHERE ${period} GROUP BY 1 ORDER BY 1`);
+    const [cats, subjects, statuses, labels] = await Promise.all([
+      group('category'),
+      group('subject_type'),
+      group('status'),
+      queryRows<{ code: string; zh: string }>(this.db, sql`SELECT code, zh FROM ledger_categories`),
+    ]);
+    const catZh = new Map(labels.map((l) => [l.code, l.zh]));
+    const counts = (rows: Array<{ key: string; n: string | number }>, keys: readonly string[] | null, label: (k: string) => string) => {
+      const m = new Map(rows.map((r) => [r.key, Number(r.n)]));
+      return (keys ?? rows.map((r) => r.key)).map((key) => ({ key, label: label(key), count: m.get(key) ?? 0 }));
+    };
+
+    const handled = await queryRows<{ hours: string | number }>(
+      this.db,
+      sql`SELECT extract(epoch FROM (s.at - e.found_at)) / 3600.0 AS hours
+          FROM ledger_entries e JOIN ledger_steps s ON s.entry_id = e.id AND s.action = 'handle'
+          WHERE ${period}`,
+    );
+    const hours = handled.map((h) => Number(h.hours));
+
+    const cameraRows = await queryRows<{ id: string; last_error: string | null; open_tickets: string | number }>(
+      this.db,
+      sql`SELECT c.id, c.last_error,
+            (SELECT count(*) FROM maintenance_tickets t WHERE t.device_id = c.id AND t.status <> 'closed') AS open_tickets
+          FROM cameras c WHERE c.venue_id ${inVenues}`,
+    );
+    const intact = cameraRows.filter((c) => c.last_error === null && Number(c.open_tickets) === 0).length;
+    const checks = await queryRows<{ ok: string | number; total: string | number }>(
+      this.db,
+      sql`SELECT count(*) FILTER (WHERE (r->>'ok')::boolean) AS ok, count(*) AS total
+          FROM equipment_checks k, jsonb_array_elements(k.results) r
+          WHERE r->>'deviceId' IS NOT NULL AND k.at >= ${from.toISOString()}::timestamptz AND k.at < ${to.toISOString()}::timestamptz AND k.venue_id ${inVenues}`,
+    );
+    const checkTotal = Number(checks[0]?.total ?? 0);
+
+    const round = (x: number | null, d = 2) => (x === null ? null : Math.round(x * 10 ** d) / 10 ** d);
+    return {
+      year: q.year,
+      quarter: q.quarter,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      timeZone: this.timeZone,
+      venueIds,
+      total: statuses.reduce((n, r) => n + Number(r.n), 0),
+      byCategory: counts(cats, null, (k) => catZh.get(k) ?? k),
+      bySubjectType: counts(subjects, SubjectType.options, (k) => SUBJECT_ZH[k] ?? k),
+      byStatus: counts(statuses, LedgerStatus.options, (k) => STATUS_ZH[k] ?? k),
+      medianHoursFoundToHandled: round(median(hours)),
+      handledCount: hours.length,
+      cameras: {
+        total: cameraRows.length,
+        intact,
+        intactRate: cameraRows.length ? round(intact / cameraRows.length, 4) : null,
+        checkPassRate: checkTotal ? round(Number(checks[0]!.ok) / checkTotal, 4) : null,
+        basis:
+          'intact = camera whose venue box reports no error and that has no open maintenance ticket, at the time of the report; checkPassRate = per-camera equipment-check results of the quarter that passed. Device health history (issue 3) is not yet used.',
+      },
+    };
+  }
+}
