@@ -35,7 +35,7 @@ describe.runIf(need(ffmpegReady))('npm start', () => {
         throw new Error(`${err.message}; it printed:\n${output.slice(-3000)}`);
       });
       expect(output).toContain(`http://localhost:${port}/`);
-      expect(output).toMatch(/admin, patrol, supervisor, maintenance\s+password: launcher-test-pass/);
+      expect(output).toMatch(/admin, patrol, supervisor, maintenance\b.*password: launcher-test-pass/);
 
       const base = `http://127.0.0.1:${port}`;
       const health = HealthResponse.parse(await (await fetch(`${base}/api/health`)).json());

@@ -13,7 +13,7 @@ import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
 import { launchBrowser } from '../support/browser.ts';
 import { buildDashboard } from '../support/dashboard-build.ts';
 import { checks, hasCommand, need } from '../support/prerequisites.ts';
-import { login, serverConfig, silent, tempDir, waitFor } from '../server/support.ts';
+import { csrf, login, serverConfig, silent, tempDir, waitFor } from '../server/support.ts';
 
 /**
  * The whole path on real parts: virtual cameras (real RTSP, ONVIF) â†’ edge agent (ffmpeg, SQLite,
@@ -79,7 +79,7 @@ describe.runIf(need(checks.chromium(), ffmpegReady))('camera to the supervisorâ€
     const now = Date.now();
     const created = await fetch(`${server.url}/api/sessions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', cookie },
+      headers: { 'content-type': 'application/json', cookie, ...csrf(cookie) },
       body: JSON.stringify({ ...plan.sessions[0], hours: undefined, plannedStart: new Date(now).toISOString(), plannedEnd: new Date(now + 3600_000).toISOString() }),
     });
     expect(created.status).toBe(201);
