@@ -58,7 +58,13 @@ describe.runIf(need(ffmpegReady))('npm start', () => {
       expect(await exited).toBe(0);
       await waitFor('every process of the demo to be gone', () => family.every((pid) => !alive(pid)), 20_000);
     } finally {
-      if (launcher.exitCode === null) launcher.kill('SIGKILL');
+      if (launcher.exitCode === null) {
+        // A failed assertion must not leave the demo running: Ctrl-C it, then kill what is left.
+        const family = processTree([launcher.pid!]).map((p) => p.pid);
+        launcher.kill('SIGINT');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+        for (const pid of family) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      }
       data.remove();
     }
   }, 240_000);
