@@ -32,6 +32,13 @@ export const ServerConfig = z.strictObject({
   auth: z.strictObject({ sessionHours: z.number().min(0.1).max(24 * 30) }),
   demo: z.strictObject({ accounts: z.boolean(), password: z.string().min(8).nullable() }),
   dashboardDir: z.string().min(1),
+  deviceHealth: z.strictObject({
+    /** Width of one history bucket (downsampling). */
+    historyBucketMinutes: z.number().min(0.05).max(24 * 60),
+    /** How often the camera intact rate (摄像机完好率) is sampled. */
+    intactSampleSeconds: z.number().min(0.5).max(3600),
+    historyDays: z.number().int().min(1).max(3650),
+  }),
   logLevel: LogLevel,
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
@@ -58,10 +65,34 @@ export const EdgeAgentConfig = z.strictObject({
     interfaces: z.array(z.string().min(1)),
     timeoutMs: z.number().int().min(100).max(60_000),
     intervalMinutes: z.number().min(0.1).max(24 * 60),
+    /** Multicast probes per discovery run: a lost UDP packet is covered by the next round. */
+    probeRounds: z.number().int().min(1).max(10),
+    /** Cameras on other subnets: GetSystemDateAndTime to every host of small CIDR ranges. */
+    unicast: z.strictObject({
+      /** "10.1.2.0/24" or a single address; at most 1024 addresses per range. */
+      ranges: z.array(z.string().min(1)).max(64),
+      ports: z.array(Port.min(1)).min(1).max(8),
+      concurrency: z.number().int().min(1).max(256),
+      timeoutMs: z.number().int().min(100).max(30_000),
+    }),
   }),
   centre: z.strictObject({ url: z.url(), token: z.string() }),
-  mqtt: z.strictObject({ url: z.string().regex(/^mqtts?:\/\//, 'an mqtt:// or mqtts:// URL') }),
+  mqtt: z.strictObject({
+    url: z.string().regex(/^mqtts?:\/\//, 'an mqtt:// or mqtts:// URL'),
+    /** The broker declares the box gone (last will) after 1.5 × this: 10 s keeps it under 30 s. */
+    keepaliveSeconds: z.number().int().min(2).max(60),
+  }),
   dataDir: z.string().min(1),
+  health: z.strictObject({
+    /** How often the retained health report is refreshed (also sent on every change). */
+    intervalSeconds: z.number().min(0.5).max(600),
+    /** Camera clock offset above which a clock-drift state is raised. */
+    clockDriftMs: z.number().int().min(100).max(3_600_000),
+    /** GetSystemDateAndTime on first contact and then this often. */
+    clockCheckMinutes: z.number().min(0.05).max(24 * 60),
+    /** Prometheus /metrics listener; port 0 = any free port (tests). */
+    metrics: z.strictObject({ host: z.string().min(1), port: Port }),
+  }),
   recording: z.strictObject({
     segmentSeconds: z.number().min(1).max(4),
     restartDelayMs: z.number().int().min(100).max(300_000),

@@ -1,10 +1,12 @@
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { EdgeAgentConfig } from '../config/schema.ts';
-import { deviceId, type CameraInfo, type RoomInfo, type UploadWindow } from '../protocol/index.ts';
+import { deviceId, type CameraHealth, type CameraInfo, type RoomInfo, type UploadWindow } from '../protocol/index.ts';
 import { Catalogue } from './catalogue/catalogue.ts';
 import { discoverCameras, describeConfigured, type FoundCamera } from './discovery/discovery.ts';
-import { MqttLink } from './link/mqtt-link.ts';
+import { CameraHealthTracker } from './health/camera-health.ts';
+import { HealthReporter } from './health/health-reporter.ts';
+import { AGENT_VERSION, MqttLink } from './link/mqtt-link.ts';
 import { CameraRecorder } from './recorder/camera-recorder.ts';
 import { Uploader } from './upload/uploader.ts';
 
@@ -36,6 +38,9 @@ export interface Agent {
   /** Recorder of a camera (tests read its ffmpeg arguments). */
   recorder(cameraId: string): CameraRecorder | null;
   rooms(): RoomInfo[];
+  /** Health of every camera as the box sees it (also published retained on the health topic). */
+  cameraHealth(): CameraHealth[];
+  readonly health: HealthReporter;
   /** Runs discovery now (it also runs at start and every discovery.intervalMinutes). */
   discover(): Promise<void>;
   /** Graceful: ffmpeg stopped with SIGINT (playlists closed, last segments catalogued), offline status, catalogue closed. */
@@ -60,8 +65,14 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
   const rooms = (): RoomInfo[] => config.rooms.map((r) => ({ id: deviceId(config.venue.id, r.code), name: r.name, kind: r.kind }));
   const cameras = (): CameraInfo[] => [...states.values()].map((s) => s.info);
 
+  const tracker = new CameraHealthTracker({
+    clockDriftMs: config.health.clockDriftMs,
+    // Two stall periods of the recorder without a segment: not recording.
+    staleSegmentMs: Math.max(20_000, config.recording.segmentSeconds * 8_000),
+  });
   let inventoryTimer: NodeJS.Timeout | null = null;
   const inventoryChanged = (): void => {
+    health.changed();
     if (inventoryTimer || stopped) return;
     // Codec, recording and error changes come in bursts: one inventory per burst.
     inventoryTimer = setTimeout(() => {
@@ -80,6 +91,16 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     onWindows: (windows: UploadWindow[]) => uploader.setWindows(windows),
   });
 
+  const health = new HealthReporter({
+    config,
+    logger,
+    link,
+    tracker,
+    agentVersion: AGENT_VERSION,
+    cameras: () => [...states.values()].map((s) => ({ info: s.info, found: s.found })),
+    outboxDepth: () => catalogue.outboxSize(),
+  });
+
   const update = (state: CameraState, patch: Partial<CameraInfo>): void => {
     const before = JSON.stringify(state.info);
     state.info = { ...state.info, ...patch };
@@ -93,7 +114,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     id: f.id,
     roomId: f.roomId,
     name: f.name.slice(0, 200),
-    endpoint: f.description?.endpoint ?? prev?.endpoint ?? null,
+    endpoint: f.description?.endpoint ?? f.endpoint ?? prev?.endpoint ?? null,
     manufacturer: f.description?.manufacturer ?? prev?.manufacturer ?? null,
     model: f.description?.model ?? prev?.model ?? null,
     serial: f.description?.serial ?? prev?.serial ?? null,
@@ -122,8 +143,10 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
       logger: log,
       known: (path) => catalogue.hasSegmentPath(path),
       onSegment: (s) => {
+        tracker.segment(f.id, s);
         if (catalogue.addSegment(s)) uploader.kick();
       },
+      onFps: (fps) => tracker.fps(f.id, fps),
       onState: (st) => {
         const patch: Partial<CameraInfo> = { recording: st.recording };
         if (st.codecs?.video) {
@@ -131,7 +154,9 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
           patch.audioCodec = st.codecs.audio;
         }
         if (st.error !== undefined) patch.lastError = st.error;
+        if (st.error) tracker.reconnect(f.id);
         update(state, patch);
+        health.changed();
       },
     });
     state.recorder = recorder;
@@ -174,7 +199,8 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
 
   let discovering: Promise<void> | null = null;
   const discover = (): Promise<void> => {
-    discovering ??= discoverCameras(config, logger)
+    const known = [...states.values()].map((s) => ({ id: s.info.id, endpoint: s.info.endpoint }));
+    discovering ??= discoverCameras(config, logger, known)
       .then(apply)
       .catch((err: Error) => logger.error({ err: err.message }, 'discovery failed'))
       .finally(() => (discovering = null));
@@ -185,7 +211,8 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     if (discovering || stopped) return;
     const failed = config.cameras.filter((c) => {
       const s = states.get(deviceId(config.venue.id, c.code));
-      return !s?.recorder;
+      // A wrong password is retried only by discovery runs: cameras lock accounts after repeated failed logins.
+      return !s?.recorder && s?.found.errorKind !== 'auth';
     });
     if (failed.length === 0) return;
     await apply(await Promise.all(failed.map((c) => describeConfigured(config, c))));
@@ -193,10 +220,12 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
 
   uploader.start();
   link.start();
+  await health.start();
   const discoveryTimer = setInterval(() => void discover(), config.discovery.intervalMinutes * 60_000);
   const retryTimer = setInterval(() => void retryFailed().catch(() => {}), options.retryFailedMs ?? 30_000);
   logger.info({ dataDir, cameras: config.cameras.length, discovery: config.discovery.enabled ? config.discovery.interfaces : 'off' }, 'edge agent started');
   await discover();
+  void health.checkClocks();
 
   return {
     config,
@@ -207,12 +236,15 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     cameras,
     rooms,
     recorder: (id) => states.get(id)?.recorder ?? null,
+    cameraHealth: () => health.cameraHealth(),
+    health,
     discover,
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(discoveryTimer);
       clearInterval(retryTimer);
+      await health.stop();
       if (inventoryTimer) clearTimeout(inventoryTimer);
       await discovering;
       await Promise.all([...states.values()].map((s) => s.recorder?.stop()));

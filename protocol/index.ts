@@ -3,3 +3,4 @@ export * from './rooms.ts';
 export * from './topics.ts';
 export * from './messages.ts';
 export * from './api.ts';
+export * from './health.ts';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CameraId, IsoTime, RoomId, Sha256Hex, Uuid, VenueId } from './ids.ts';
 import { RoomKind } from './rooms.ts';
+import { BoxHealth, CameraHealth, SensorHealth } from './health.ts';
 
 /**
  * Every MQTT payload is JSON with this envelope. `id` lets the receiver drop the duplicates that
@@ -108,11 +109,22 @@ export const UploadWindows = z.object({
 });
 export type UploadWindows = z.infer<typeof UploadWindows>;
 
+/** Edge → centre, retained: the health of the box and of every camera and sensor it watches. */
+export const HealthReport = z.object({
+  ...envelope,
+  type: z.literal('health'),
+  box: BoxHealth,
+  cameras: z.array(CameraHealth).max(2000),
+  sensors: z.array(SensorHealth).max(5000),
+});
+export type HealthReport = z.infer<typeof HealthReport>;
+
 export const messageSchemas = {
   status: AgentStatus,
   inventory: VenueInventory,
   segments: SegmentBatch,
   windows: UploadWindows,
+  health: HealthReport,
 } as const;
 
 export type MessageOf<K extends keyof typeof messageSchemas> = z.infer<(typeof messageSchemas)[K]>;

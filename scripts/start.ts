@@ -104,7 +104,8 @@ async function main(): Promise<void> {
   buildDashboardIfStale();
   mkdirSync(dataDir, { recursive: true });
   const plan = demoVenuePlan();
-  venue = await startVirtualVenue({ venueId: plan.venue.id, cameras: plan.cameras.map((c) => ({ code: c.code, name: c.name, username: plan.cameraUser, password: plan.cameraPassword })) });
+  // WS-Discovery on loopback only (never the host's real interfaces): the agent probes 'lo' below.
+  venue = await startVirtualVenue({ venueId: plan.venue.id, discovery: { interfaceAddress: '127.0.0.1' }, cameras: plan.cameras.map((c) => ({ code: c.code, name: c.name, username: plan.cameraUser, password: plan.cameraPassword })) });
 
   const brokerPort = process.env.MQTT_URL ? null : await freePort(1883);
   const mqttUrl = process.env.MQTT_URL ?? `mqtt://127.0.0.1:${brokerPort}`;
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
       rooms: plan.rooms,
       cameras: plan.cameras.map((c) => ({ code: c.code, name: c.name, room: c.room, address: venue!.cameras.find((v) => v.code === c.code)!.xaddr })),
       defaultCredentials: { username: plan.cameraUser, password: plan.cameraPassword },
-      discovery: { enabled: false, interfaces: [], timeoutMs: 3000, intervalMinutes: 10 },
+      discovery: { enabled: true, interfaces: ['lo'], timeoutMs: 3000, intervalMinutes: 10 },
       dataDir: path.join(dataDir, 'edge'),
     },
   };

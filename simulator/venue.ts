@@ -37,6 +37,11 @@ export interface VirtualVenueOptions {
   cameras: VirtualCameraSpec[];
   /** Address every server listens on and advertises (default 127.0.0.1). */
   host?: string;
+  /**
+   * Address the ONVIF devices listen on when it must differ from `host` — e.g. 0.0.0.0 inside a
+   * test's network namespace, so a camera can change its advertised IP (changeAddress) and still answer.
+   */
+  onvifListenHost?: string;
   /** WS-Discovery responder on that interface address; false/absent = none. */
   discovery?: { interfaceAddress: string } | false;
   logger?: Logger;
@@ -47,8 +52,8 @@ export interface VirtualVenueOptions {
 export interface VirtualCamera {
   code: string;
   name: string;
-  /** ONVIF device service URL. */
-  xaddr: string;
+  /** ONVIF device service URL (follows changeAddress). */
+  readonly xaddr: string;
   /** rtsp://host:port/<code>, no credentials. */
   rtspUrl: string;
   snapshotUri: string;
@@ -65,6 +70,12 @@ export interface VirtualCamera {
   resumeStream(): void;
   /** Shifts the clock GetSystemDateAndTime reports (takes effect at once). */
   setClockOffset(ms: number): void;
+  /**
+   * An IP change: the camera advertises `host` from now on (XAddrs, WS-Discovery answers with a
+   * new MetadataVersion), keeping its endpoint reference. The ONVIF device must listen on an
+   * address that covers `host` (see onvifListenHost).
+   */
+  changeAddress(host: string): void;
   /** True while its publisher is recording into the RTSP server. */
   isStreaming(): boolean;
   /** The video source, for tests that need its details (epochStartMs, starts). */
@@ -140,7 +151,8 @@ export async function startVirtualVenue(options: VirtualVenueOptions): Promise<V
       });
       sources.push(source);
       const deviceOptions = {
-        host,
+        host: options.onvifListenHost ?? host,
+        advertiseHost: host,
         username: spec.username,
         password: spec.password,
         endpoint,
@@ -164,7 +176,9 @@ export async function startVirtualVenue(options: VirtualVenueOptions): Promise<V
       cameras.push({
         code: spec.code,
         name: spec.name,
-        xaddr: device.xaddr,
+        get xaddr() {
+          return device.xaddr;
+        },
         rtspUrl: `rtsp://${host.includes(':') ? `[${host}]` : host}:${rtsp.port}/${spec.code}`,
         snapshotUri: device.snapshotUri,
         endpoint,
@@ -192,6 +206,12 @@ export async function startVirtualVenue(options: VirtualVenueOptions): Promise<V
         setClockOffset(ms) {
           clockOffset = ms;
           device.setClockOffset(ms);
+        },
+        changeAddress(newHost) {
+          deviceOptions.advertiseHost = newHost;
+          device.setAdvertiseHost(newHost);
+          if (powered) discovery?.set(asDiscoverable());
+          log.info({ host: newHost }, 'camera address changed');
         },
         isStreaming: () => rtsp.isPublishing(spec.code),
       });

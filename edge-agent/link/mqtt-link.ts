@@ -63,7 +63,7 @@ export class MqttLink {
       username: this.venueId,
       password: config.centre.token,
       clean: true,
-      keepalive: 30,
+      keepalive: config.mqtt.keepaliveSeconds,
       reconnectPeriod: MIN_RECONNECT_MS,
       connectTimeout: 10_000,
       will: { topic: topics.status(this.venueId), payload: Buffer.from(this.status(false)), qos: 1, retain: true },
@@ -96,6 +96,15 @@ export class MqttLink {
       this.log.error({ err: err.message }, `MQTT error${hint}`);
     });
     this.batchTimer = setInterval(() => this.batch(), this.opts.batchIntervalMs ?? 1000);
+  }
+
+  /** Publishes the retained health report (state, not an event: the newest replaces the last). */
+  publishHealth(payload: string): void {
+    const client = this.client;
+    if (!client?.connected) return;
+    client.publish(topics.health(this.venueId), payload, { qos: 1, retain: true }, (err) => {
+      if (err) this.log.debug({ err: err.message }, 'health report not acknowledged; the next one follows');
+    });
   }
 
   /** Publishes the retained inventory now (on connect, and whenever a camera changes). */

@@ -89,7 +89,7 @@ export function recordingArgs(spec: RecordingSpec): { input: string; inputOption
 
 const codecName = (s: string | undefined): string | null => (s ? (s.trim().split(/[\s(]/)[0] ?? '').toLowerCase() || null : null);
 
-export function startRecording(spec: RecordingSpec, onStderr?: (line: string) => void): RecordingRun {
+export function startRecording(spec: RecordingSpec, onStderr?: (line: string) => void, onFps?: (fps: number) => void): RecordingRun {
   const a = recordingArgs(spec);
   const command = ffmpeg(a.input)
     .setFfmpegPath(ffmpegPath())
@@ -107,6 +107,8 @@ export function startRecording(spec: RecordingSpec, onStderr?: (line: string) =>
     resolveCodecs({ video: codecName(data.video), audio: codecName(data.audio) });
   });
   if (onStderr) command.on('stderr', (line: string) => onStderr(redact(line)));
+  // ffmpeg's stats line ("fps=…") also comes with -c copy: the frame rate the camera really delivers.
+  if (onFps) command.on('progress', (p: { currentFps?: number }) => p.currentFps !== undefined && onFps(Number(p.currentFps)));
   command.on('end', () => {
     resolveCodecs({ video: null, audio: null });
     resolveExit({ graceful: true, error: null });

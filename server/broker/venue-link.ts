@@ -26,6 +26,11 @@ export interface VenueLinkOptions {
   sessions: SessionService;
   processed: ProcessedMessageRepository;
   logger: Logger;
+  /** Device health (issue 3): health reports and box online/offline. */
+  health?: {
+    applyReport(message: MessageOf<'health'>): Promise<void>;
+    boxStatus(venueId: string, online: boolean): Promise<void>;
+  };
 }
 
 /**
@@ -142,13 +147,17 @@ export class VenueLink {
     }
   }
 
-  private async apply(kind: 'status' | 'inventory' | 'segments', message: MessageOf<'status'> | MessageOf<'inventory'> | MessageOf<'segments'>): Promise<void> {
+  private async apply(
+    kind: 'status' | 'inventory' | 'segments' | 'health',
+    message: MessageOf<'status'> | MessageOf<'inventory'> | MessageOf<'segments'> | MessageOf<'health'>,
+  ): Promise<void> {
     const venueId = message.venueId;
     switch (kind) {
       case 'status': {
         const m = message as MessageOf<'status'>;
         await this.opts.venues.setStatus(venueId, m.online, m.agentVersion, m.startedAt ? new Date(m.startedAt) : null, new Date());
         this.log.info({ venueId, online: m.online }, m.online ? 'venue box online' : 'venue box offline');
+        await this.opts.health?.boxStatus(venueId, m.online);
         if (m.online) await this.publishWindows(venueId);
         return;
       }
@@ -160,6 +169,9 @@ export class VenueLink {
       }
       case 'segments':
         await this.opts.catalogue.applyBatch(message as MessageOf<'segments'>);
+        return;
+      case 'health':
+        await this.opts.health?.applyReport(message as MessageOf<'health'>);
         return;
     }
   }

@@ -166,6 +166,9 @@ export async function startOnvifDevice(options: OnvifDeviceOptions): Promise<Onv
         return '<tds:GetServiceCapabilitiesResponse><tds:Capabilities><tds:Network ZeroConfiguration="false" IPVersion6="false"/><tds:Security UsernameToken="true" HttpDigest="false"/><tds:System DiscoveryResolve="false" DiscoveryBye="true"/></tds:Capabilities></tds:GetServiceCapabilitiesResponse>';
       case 'GetScopes':
         return `<tds:GetScopesResponse>${scopes().map((sc) => `<tds:Scopes><tt:ScopeDef>Fixed</tt:ScopeDef><tt:ScopeItem>${xmlEscape(sc)}</tt:ScopeItem></tds:Scopes>`).join('')}</tds:GetScopesResponse>`;
+      case 'GetEndpointReference':
+        // The device's identity across IP changes (ONVIF core 8.3.x); the same urn as in WS-Discovery.
+        return `<tds:GetEndpointReferenceResponse><tds:GUID>${xmlEscape(options.endpoint)}</tds:GUID></tds:GetEndpointReferenceResponse>`;
       case 'GetHostname':
         return `<tds:GetHostnameResponse><tds:HostnameInformation><tt:FromDHCP>false</tt:FromDHCP><tt:Name>${xmlEscape(info.serial.toLowerCase())}</tt:Name></tds:HostnameInformation></tds:GetHostnameResponse>`;
       case 'GetNetworkInterfaces':
