@@ -24,6 +24,10 @@ import { IngestService } from './services/ingest.ts';
 import { PlaybackService } from './services/playback.ts';
 import { SessionService } from './services/sessions.ts';
 import { VenueService } from './services/venues.ts';
+import { DeviceHealthRepository } from './repositories/device-health.ts';
+import { DeviceHealthService } from './services/device-health.ts';
+import { deviceRouter } from './http/device-routes.ts';
+import { metricsRouter } from './http/metrics.ts';
 import { DiskFootageStore } from './storage/disk-store.ts';
 
 export interface StartOptions {
@@ -42,7 +46,7 @@ export interface RunningServer {
   db: Database;
   dbKind: DatabaseKind;
   link: VenueLink;
-  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService };
+  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; deviceHealth: DeviceHealthService };
   store: DiskFootageStore;
 }
 
@@ -90,6 +94,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const catalogue = new CatalogueService(segmentRepo, venueRepo, logger.child({ component: 'catalogue' }));
     const ingest = new IngestService(segmentRepo, venueRepo, store, logger.child({ component: 'ingest' }));
     const playback = new PlaybackService(segmentRepo, venueRepo, store);
+    const deviceHealth = new DeviceHealthService(new DeviceHealthRepository(db), venueRepo, config.deviceHealth, logger.child({ component: 'device-health' }));
+    closers.push(async () => stopHealthTimers());
+    const stopHealthTimers = deviceHealth.startTimers();
 
     if (config.demo.accounts) {
       if (!config.demo.password) throw new Error('demo.accounts is on but demo.password is not set: set DEMO_PASSWORD');
@@ -117,6 +124,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       sessions,
       processed: processedRepo,
       logger,
+      health: deviceHealth,
     });
     closers.push(() => link.stop());
     const republish = (venueId: string) =>
@@ -150,6 +158,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app.disable('x-powered-by');
     app.set('trust proxy', 'loopback');
     app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }) }));
+    app.use('/api', deviceRouter({ auth, health: deviceHealth, logger: logger.child({ component: 'http' }) }));
+    app.use(metricsRouter({ health: deviceHealth, link }));
     app.use('/api', apiNotFound);
     const dashboard = dashboardRouter(config.dashboardDir);
     if (dashboard) app.use(dashboard);
@@ -182,7 +192,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       db,
       dbKind: database.kind,
       link,
-      services: { auth, venues, sessions, catalogue, ingest, playback },
+      services: { auth, venues, sessions, catalogue, ingest, playback, deviceHealth },
       store,
     };
   } catch (err) {

@@ -1,0 +1,79 @@
+import { Router, type Request } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Alert, AlertList, DeviceHealthEntry } from '../../protocol/index.ts';
+import type { AuthService } from '../services/auth.ts';
+import type { DeviceHealthService } from '../services/device-health.ts';
+import { AppError } from '../services/errors.ts';
+import { currentUser, requireUser } from './auth.ts';
+import { parseWith } from './errors.ts';
+
+/**
+ * Device health API: the board (GET /devices), a device's history, the alerts with acknowledge,
+ * the daily intact rate, and an SSE stream of changes (GET /devices/events) scoped, like every
+ * answer here, to the venues the user may see.
+ */
+
+const HistoryQuery = z.object({ hours: z.coerce.number().min(0.1).max(24 * 90).default(24) });
+const AlertQuery = z.object({ open: z.enum(['0', '1', 'true', 'false']).optional() });
+const IntactQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
+
+const param = (req: Request, name: string): string => String(req.params[name] ?? '');
+
+export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthService; logger: Logger; heartbeatMs?: number }): Router {
+  const r = Router();
+  const signedIn = requireUser(deps.auth);
+
+  r.get('/devices', signedIn, async (_req, res) => {
+    res.json(await deps.health.list(currentUser(res)));
+  });
+
+  r.get('/devices/events', signedIn, (req, res) => {
+    const user = currentUser(res);
+    const mine = (venueId: string): boolean => user.venueIds === null || user.venueIds.includes(venueId);
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write('retry: 2000\n\n');
+    const send = (event: string, data: unknown): void => {
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    const onDevice = (d: DeviceHealthEntry): void => {
+      if (mine(d.venueId)) send('device', d);
+    };
+    const onAlert = (a: Alert): void => {
+      if (mine(a.venueId)) send('alert', a);
+    };
+    deps.health.events.on('device', onDevice);
+    deps.health.events.on('alert', onAlert);
+    // Proxies drop quiet connections: a comment line now and then keeps it open.
+    const beat = setInterval(() => res.write(': keep-alive\n\n'), deps.heartbeatMs ?? 15_000);
+    req.on('close', () => {
+      clearInterval(beat);
+      deps.health.events.off('device', onDevice);
+      deps.health.events.off('alert', onAlert);
+    });
+  });
+
+  r.get('/devices/intact-rate', signedIn, async (req, res) => {
+    const q = parseWith(IntactQuery, req.query, 'intact-rate query');
+    res.json({ days: await deps.health.intactDaily(currentUser(res), q.days) });
+  });
+
+  r.get('/devices/:id/history', signedIn, async (req, res) => {
+    const q = parseWith(HistoryQuery, req.query, 'history query (hours)');
+    res.json(await deps.health.history(param(req, 'id'), q.hours, currentUser(res)));
+  });
+
+  r.get('/alerts', signedIn, async (req, res) => {
+    const q = parseWith(AlertQuery, req.query, 'alerts query');
+    const answer: AlertList = { alerts: await deps.health.alerts(currentUser(res), q.open === '1' || q.open === 'true') };
+    res.json(answer);
+  });
+
+  r.post('/alerts/:id/acknowledge', signedIn, async (req, res) => {
+    const id = param(req, 'id');
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `alert ${id} does not exist`);
+    res.json(await deps.health.acknowledge(id, currentUser(res)));
+  });
+
+  return r;
+}
