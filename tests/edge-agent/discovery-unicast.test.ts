@@ -89,4 +89,16 @@ describe('unicast ONVIF discovery over CIDR ranges', () => {
     await agent.discover();
     expect(agent.cameras().map((c) => c.id).sort()).toEqual([`${venueId}.front`, id2].sort());
   }, 60_000);
+
+  it('serves Prometheus text on the agent\'s own /metrics listener (port 0 = free port)', async () => {
+    const port = agent.health.metricsPort!;
+    expect(port).toBeGreaterThan(0);
+    const front = `${venueId}.front`;
+    await waitFor('front recording', () => agent.cameraHealth().find((c) => c.id === front)?.recording, 30_000);
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toContain('# TYPE vw_box_disk_free_bytes gauge');
+    expect(text).toContain(`vw_camera_recording{venue="${venueId}",camera="${front}"} 1`);
+    expect(text).toMatch(/vw_box_outbox_depth\{venue="[^"]+"\} \d+/);
+    expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+  }, 40_000);
 });

@@ -1,0 +1,10 @@
+import { Alert, AlertList, DeviceHistory, DeviceList } from '../../../protocol/health.ts';
+import { request } from './client.ts';
+
+/** Device-health calls of the centre's API (board, history, alerts). */
+export const devicesApi = {
+  list: () => request('/api/devices', DeviceList),
+  history: (id: string, hours = 24) => request(`/api/devices/${encodeURIComponent(id)}/history?hours=${hours}`, DeviceHistory),
+  alerts: () => request('/api/alerts', AlertList),
+  acknowledge: (id: string) => request(`/api/alerts/${encodeURIComponent(id)}/acknowledge`, Alert, { method: 'POST' }),
+};
