@@ -93,6 +93,10 @@ export const EdgeAgentConfig = z.strictObject({
     /** Prometheus /metrics listener; port 0 = any free port (tests). */
     metrics: z.strictObject({ host: z.string().min(1), port: Port }),
   }),
+  events: z.strictObject({
+    /** Subscribe to ONVIF events (PullPoint) of cameras that offer them: motion, tamper, video loss. */
+    camera: z.boolean(),
+  }),
   recording: z.strictObject({
     segmentSeconds: z.number().min(1).max(4),
     restartDelayMs: z.number().int().min(100).max(300_000),

@@ -4,6 +4,9 @@ import type { EdgeAgentConfig } from '../config/schema.ts';
 import { deviceId, type CameraHealth, type CameraInfo, type RoomInfo, type UploadWindow } from '../protocol/index.ts';
 import { Catalogue } from './catalogue/catalogue.ts';
 import { discoverCameras, describeConfigured, type FoundCamera } from './discovery/discovery.ts';
+import { CameraEventSubscriber } from './events/camera-events.ts';
+import { RoomEventSender } from './events/room-event-sender.ts';
+import { parseDeviceAddress } from './discovery/onvif-device.ts';
 import { CameraHealthTracker } from './health/camera-health.ts';
 import { HealthReporter } from './health/health-reporter.ts';
 import { AGENT_VERSION, MqttLink } from './link/mqtt-link.ts';
@@ -41,6 +44,8 @@ export interface Agent {
   /** Health of every camera as the box sees it (also published retained on the health topic). */
   cameraHealth(): CameraHealth[];
   readonly health: HealthReporter;
+  /** Room events (camera ONVIF events, clock drift) on their way to the centre through the outbox. */
+  readonly roomEvents: RoomEventSender;
   /** Runs discovery now (it also runs at start and every discovery.intervalMinutes). */
   discover(): Promise<void>;
   /** Graceful: ffmpeg stopped with SIGINT (playlists closed, last segments catalogued), offline status, catalogue closed. */
@@ -91,6 +96,28 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     onWindows: (windows: UploadWindow[]) => uploader.setWindows(windows),
   });
 
+  const roomEvents = new RoomEventSender({ venueId: config.venue.id, catalogue, logger, flush: () => link.batch() });
+  const eventSubs = new Map<string, { xaddr: string; sub: CameraEventSubscriber }>();
+  const watchEvents = (state: CameraState): void => {
+    const d = state.found.description;
+    if (!config.events.camera || !d || stopped) return;
+    const current = eventSubs.get(state.info.id);
+    if (current?.xaddr === d.xaddr) return;
+    current?.sub.stop();
+    const sub = new CameraEventSubscriber({
+      cameraId: state.info.id,
+      roomId: state.info.roomId,
+      address: parseDeviceAddress(d.xaddr),
+      username: state.found.username,
+      password: state.found.password,
+      timeoutMs: config.discovery.timeoutMs,
+      logger,
+      onEvent: (e) => roomEvents.send(e),
+    });
+    eventSubs.set(state.info.id, { xaddr: d.xaddr, sub });
+    sub.start();
+  };
+
   const health = new HealthReporter({
     config,
     logger,
@@ -99,6 +126,20 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     agentVersion: AGENT_VERSION,
     cameras: () => [...states.values()].map((s) => ({ info: s.info, found: s.found })),
     outboxDepth: () => catalogue.outboxSize(),
+    onClockDrift: (cameraId, offsetMs, drifting) => {
+      const s = states.get(cameraId);
+      roomEvents.send({
+        id: crypto.randomUUID(),
+        deviceId: cameraId,
+        roomId: s?.info.roomId ?? null,
+        kind: 'clock_drift',
+        state: drifting,
+        value: offsetMs,
+        at: new Date().toISOString(),
+        source: 'agent',
+        detail: `camera clock ${offsetMs >= 0 ? 'ahead' : 'behind'} by ${(Math.abs(offsetMs) / 1000).toFixed(1)} s (threshold ${config.health.clockDriftMs / 1000} s)`,
+      });
+    },
   });
 
   const update = (state: CameraState, patch: Partial<CameraInfo>): void => {
@@ -190,6 +231,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
         }
       }
       if (f.description && !f.error && state.info.lastError?.startsWith('ONVIF')) update(state, { lastError: null });
+      watchEvents(state);
       if (f.description && !state.recorder && !stopped) {
         log.info({ streamUri: f.description.streamUri, roomId: f.roomId }, 'camera found; recording');
         startRecorder(state);
@@ -238,6 +280,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     recorder: (id) => states.get(id)?.recorder ?? null,
     cameraHealth: () => health.cameraHealth(),
     health,
+    roomEvents,
     discover,
     async stop() {
       if (stopped) return;
@@ -245,6 +288,8 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
       clearInterval(discoveryTimer);
       clearInterval(retryTimer);
       await health.stop();
+      for (const { sub } of eventSubs.values()) sub.stop();
+      roomEvents.drain();
       if (inventoryTimer) clearTimeout(inventoryTimer);
       await discovering;
       await Promise.all([...states.values()].map((s) => s.recorder?.stop()));

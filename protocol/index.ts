@@ -4,3 +4,4 @@ export * from './topics.ts';
 export * from './messages.ts';
 export * from './api.ts';
 export * from './health.ts';
+export * from './room-events.ts';

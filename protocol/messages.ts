@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CameraId, IsoTime, RoomId, Sha256Hex, Uuid, VenueId } from './ids.ts';
 import { RoomKind } from './rooms.ts';
 import { BoxHealth, CameraHealth, SensorHealth } from './health.ts';
+import { RoomEvent } from './room-events.ts';
 
 /**
  * Every MQTT payload is JSON with this envelope. `id` lets the receiver drop the duplicates that
@@ -119,12 +120,21 @@ export const HealthReport = z.object({
 });
 export type HealthReport = z.infer<typeof HealthReport>;
 
+/** Edge → centre through the outbox (QoS 1): room events from cameras, sensors and the box. */
+export const RoomEventBatch = z.object({
+  ...envelope,
+  type: z.literal('events'),
+  events: z.array(RoomEvent).min(1).max(500),
+});
+export type RoomEventBatch = z.infer<typeof RoomEventBatch>;
+
 export const messageSchemas = {
   status: AgentStatus,
   inventory: VenueInventory,
   segments: SegmentBatch,
   windows: UploadWindows,
   health: HealthReport,
+  events: RoomEventBatch,
 } as const;
 
 export type MessageOf<K extends keyof typeof messageSchemas> = z.infer<(typeof messageSchemas)[K]>;

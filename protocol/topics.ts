@@ -7,6 +7,7 @@
  *   edge → centre   vw/v1/venues/<venue>/segments    QoS 1                          SegmentBatch
  *   centre → edge   vw/v1/venues/<venue>/windows     retained                       UploadWindows
  *   edge → centre   vw/v1/venues/<venue>/health      retained                       HealthReport
+ *   edge → centre   vw/v1/venues/<venue>/events      QoS 1 (outbox)                 RoomEventBatch
  */
 export const TOPIC_ROOT = 'vw/v1/venues';
 
@@ -16,12 +17,13 @@ export const topics = {
   segments: (venueId: string) => `${TOPIC_ROOT}/${venueId}/segments`,
   windows: (venueId: string) => `${TOPIC_ROOT}/${venueId}/windows`,
   health: (venueId: string) => `${TOPIC_ROOT}/${venueId}/health`,
+  events: (venueId: string) => `${TOPIC_ROOT}/${venueId}/events`,
 } as const;
 
 export type TopicKind = keyof typeof topics;
 
 /** What the centre subscribes to: every venue's edge → centre topics. */
-export const centreSubscriptions = ['status', 'inventory', 'segments', 'health'].map((k) => `${TOPIC_ROOT}/+/${k}`);
+export const centreSubscriptions = ['status', 'inventory', 'segments', 'health', 'events'].map((k) => `${TOPIC_ROOT}/+/${k}`);
 
 /** Splits a topic into venue and kind; null when it is not one of ours. */
 export function parseTopic(topic: string): { venueId: string; kind: TopicKind } | null {

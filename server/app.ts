@@ -26,6 +26,7 @@ import { SessionService } from './services/sessions.ts';
 import { VenueService } from './services/venues.ts';
 import { DeviceHealthRepository } from './repositories/device-health.ts';
 import { DeviceHealthService } from './services/device-health.ts';
+import { RoomEventService } from './services/room-events.ts';
 import { deviceRouter } from './http/device-routes.ts';
 import { metricsRouter } from './http/metrics.ts';
 import { DiskFootageStore } from './storage/disk-store.ts';
@@ -95,8 +96,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const ingest = new IngestService(segmentRepo, venueRepo, store, logger.child({ component: 'ingest' }));
     const playback = new PlaybackService(segmentRepo, venueRepo, store);
     const deviceHealth = new DeviceHealthService(new DeviceHealthRepository(db), venueRepo, config.deviceHealth, logger.child({ component: 'device-health' }));
-    closers.push(async () => stopHealthTimers());
     const stopHealthTimers = deviceHealth.startTimers();
+    closers.push(async () => stopHealthTimers());
+    const roomEventService = new RoomEventService(db, deviceHealth, logger.child({ component: 'room-events' }));
 
     if (config.demo.accounts) {
       if (!config.demo.password) throw new Error('demo.accounts is on but demo.password is not set: set DEMO_PASSWORD');
@@ -125,6 +127,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       processed: processedRepo,
       logger,
       health: deviceHealth,
+      roomEvents: roomEventService,
     });
     closers.push(() => link.stop());
     const republish = (venueId: string) =>
@@ -158,7 +161,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app.disable('x-powered-by');
     app.set('trust proxy', 'loopback');
     app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }) }));
-    app.use('/api', deviceRouter({ auth, health: deviceHealth, logger: logger.child({ component: 'http' }) }));
+    app.use('/api', deviceRouter({ auth, health: deviceHealth, roomEvents: roomEventService, logger: logger.child({ component: 'http' }) }));
     app.use(metricsRouter({ health: deviceHealth, link }));
     app.use('/api', apiNotFound);
     const dashboard = dashboardRouter(config.dashboardDir);

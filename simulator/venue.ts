@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { startRtspServer, type RtspServer } from './rtsp/rtsp-server.ts';
 import { startVideoSource, type VideoSource } from './camera/video-source.ts';
-import { startOnvifDevice, type OnvifDevice } from './onvif/device.ts';
+import { startOnvifDevice, type OnvifDevice, type SimulatedEventKind } from './onvif/device.ts';
 import { startWsDiscovery, type DiscoverableDevice, type WsDiscoveryResponder } from './onvif/ws-discovery.ts';
 
 /**
@@ -76,6 +76,10 @@ export interface VirtualCamera {
    * address that covers `host` (see onvifListenHost).
    */
   changeAddress(host: string): void;
+  /** Emits an ONVIF event (motion, tamper, video loss) to the camera's PullPoint subscribers. */
+  emitEvent(kind: SimulatedEventKind, state: boolean): void;
+  /** Live PullPoint subscriptions on the camera. */
+  eventSubscriptions(): number;
   /** True while its publisher is recording into the RTSP server. */
   isStreaming(): boolean;
   /** The video source, for tests that need its details (epochStartMs, starts). */
@@ -213,6 +217,8 @@ export async function startVirtualVenue(options: VirtualVenueOptions): Promise<V
           if (powered) discovery?.set(asDiscoverable());
           log.info({ host: newHost }, 'camera address changed');
         },
+        emitEvent: (kind, state) => device.emitEvent(kind, state),
+        eventSubscriptions: () => device.subscriptions(),
         isStreaming: () => rtsp.isPublishing(spec.code),
       });
     }

@@ -31,6 +31,8 @@ export interface VenueLinkOptions {
     applyReport(message: MessageOf<'health'>): Promise<void>;
     boxStatus(venueId: string, online: boolean): Promise<void>;
   };
+  /** Room events (issue 3). */
+  roomEvents?: { applyBatch(message: MessageOf<'events'>): Promise<void> };
 }
 
 /**
@@ -148,8 +150,8 @@ export class VenueLink {
   }
 
   private async apply(
-    kind: 'status' | 'inventory' | 'segments' | 'health',
-    message: MessageOf<'status'> | MessageOf<'inventory'> | MessageOf<'segments'> | MessageOf<'health'>,
+    kind: 'status' | 'inventory' | 'segments' | 'health' | 'events',
+    message: MessageOf<'status'> | MessageOf<'inventory'> | MessageOf<'segments'> | MessageOf<'health'> | MessageOf<'events'>,
   ): Promise<void> {
     const venueId = message.venueId;
     switch (kind) {
@@ -172,6 +174,9 @@ export class VenueLink {
         return;
       case 'health':
         await this.opts.health?.applyReport(message as MessageOf<'health'>);
+        return;
+      case 'events':
+        await this.opts.roomEvents?.applyBatch(message as MessageOf<'events'>);
         return;
     }
   }

@@ -61,3 +61,18 @@ export const cameraIntactDaily = pgTable(
 export type DeviceHealthRow = typeof deviceHealth.$inferSelect;
 export type DeviceHealthHistoryRow = typeof deviceHealthHistory.$inferSelect;
 export type DeviceAlertRow = typeof deviceAlerts.$inferSelect;
+
+export const roomEvents = pgTable('room_events', {
+  id: uuid('id').primaryKey(),
+  venueId: text('venue_id').notNull(),
+  deviceId: text('device_id').notNull(),
+  roomId: text('room_id'),
+  kind: text('kind').notNull(),
+  state: boolean('state'),
+  value: text('value'),
+  at: ts('at').notNull(),
+  source: text('source').notNull(),
+  detail: text('detail'),
+  receivedAt: ts('received_at').notNull().defaultNow(),
+});
+export type RoomEventRow = typeof roomEvents.$inferSelect;

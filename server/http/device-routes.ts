@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Alert, AlertList, DeviceHealthEntry } from '../../protocol/index.ts';
 import type { AuthService } from '../services/auth.ts';
 import type { DeviceHealthService } from '../services/device-health.ts';
+import type { RoomEventService } from '../services/room-events.ts';
 import { AppError } from '../services/errors.ts';
 import { currentUser, requireUser } from './auth.ts';
 import { parseWith } from './errors.ts';
@@ -20,7 +21,9 @@ const IntactQuery = z.object({ days: z.coerce.number().int().min(1).max(366).def
 
 const param = (req: Request, name: string): string => String(req.params[name] ?? '');
 
-export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthService; logger: Logger; heartbeatMs?: number }): Router {
+const EventQuery = z.object({ roomId: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(1000).default(200) });
+
+export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthService; roomEvents: RoomEventService; logger: Logger; heartbeatMs?: number }): Router {
   const r = Router();
   const signedIn = requireUser(deps.auth);
 
@@ -42,14 +45,19 @@ export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthServ
     const onAlert = (a: Alert): void => {
       if (mine(a.venueId)) send('alert', a);
     };
+    const onRoomEvent = (e: { venueId: string }): void => {
+      if (mine(e.venueId)) send('room-event', e);
+    };
     deps.health.events.on('device', onDevice);
     deps.health.events.on('alert', onAlert);
+    deps.health.events.on('room-event', onRoomEvent);
     // Proxies drop quiet connections: a comment line now and then keeps it open.
     const beat = setInterval(() => res.write(': keep-alive\n\n'), deps.heartbeatMs ?? 15_000);
     req.on('close', () => {
       clearInterval(beat);
       deps.health.events.off('device', onDevice);
       deps.health.events.off('alert', onAlert);
+      deps.health.events.off('room-event', onRoomEvent);
     });
   });
 
@@ -61,6 +69,11 @@ export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthServ
   r.get('/devices/:id/history', signedIn, async (req, res) => {
     const q = parseWith(HistoryQuery, req.query, 'history query (hours)');
     res.json(await deps.health.history(param(req, 'id'), q.hours, currentUser(res)));
+  });
+
+  r.get('/events', signedIn, async (req, res) => {
+    const q = parseWith(EventQuery, req.query, 'events query (roomId, limit)');
+    res.json(await deps.roomEvents.list(currentUser(res), q));
   });
 
   r.get('/alerts', signedIn, async (req, res) => {

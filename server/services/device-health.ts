@@ -154,14 +154,14 @@ export class DeviceHealthService {
     if (want) await this.raise(venueId, c.id, c.roomId, want.kind, want.text(c), at);
   }
 
-  private async raise(venueId: string, deviceId: string, roomId: string | null, kind: AlertKind, message: string, at: Date): Promise<void> {
+  async raise(venueId: string, deviceId: string, roomId: string | null, kind: AlertKind, message: string, at: Date): Promise<void> {
     const row = await this.repo.raise({ id: randomUUID(), venueId, deviceId, roomId, kind, message, raisedAt: at });
     if (!row) return;
     this.log.warn({ venueId, deviceId, roomId, kind }, message);
     this.events.emit('alert', toAlert(row));
   }
 
-  private async clear(deviceId: string, kinds: AlertKind[], at: Date): Promise<void> {
+  async clear(deviceId: string, kinds: AlertKind[], at: Date): Promise<void> {
     if (kinds.length === 0) return;
     for (const row of await this.repo.clear(deviceId, kinds, at)) this.events.emit('alert', toAlert(row));
   }

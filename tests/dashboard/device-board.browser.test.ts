@@ -97,11 +97,11 @@ describe.runIf(need(checks.chromium()))('device-health board in the browser', ()
     const venueBox = page.getByTestId(`venue-${venueId}`);
     expect(await venueBox.locator('h3').allTextContents()).toEqual(['Opening room 1']);
     // A marker a reload would wipe.
-    await page.evaluate(() => ((window as unknown as { __noReload: number }).__noReload = 1));
+    await page.evaluate(() => ((globalThis as unknown as { __noReload: number }).__noReload = 1));
 
     await venue.cameras[0]!.stop();
     await page.waitForSelector(`[data-testid="device-${cam1}"][data-online="false"]`, { timeout: 40_000 });
-    expect(await page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload)).toBe(1);
+    expect(await page.evaluate(() => (globalThis as unknown as { __noReload?: number }).__noReload)).toBe(1);
     expect(await page.getAttribute(`[data-testid="device-${venueId}.cam-2"]`, 'data-online')).toBe('true');
 
     // History as a chart (chart.js draws on a canvas).

@@ -1,4 +1,5 @@
 import { Alert, AlertList, DeviceHistory, DeviceList } from '../../../protocol/health.ts';
+import { RoomEventList } from '../../../protocol/room-events.ts';
 import { request } from './client.ts';
 
 /** Device-health calls of the centre's API (board, history, alerts). */
@@ -6,5 +7,6 @@ export const devicesApi = {
   list: () => request('/api/devices', DeviceList),
   history: (id: string, hours = 24) => request(`/api/devices/${encodeURIComponent(id)}/history?hours=${hours}`, DeviceHistory),
   alerts: () => request('/api/alerts', AlertList),
+  roomEvents: (limit = 50) => request(`/api/events?limit=${limit}`, RoomEventList),
   acknowledge: (id: string) => request(`/api/alerts/${encodeURIComponent(id)}/acknowledge`, Alert, { method: 'POST' }),
 };
