@@ -97,6 +97,18 @@ export const EdgeAgentConfig = z.strictObject({
     /** Subscribe to ONVIF events (PullPoint) of cameras that offer them: motion, tamper, video loss. */
     camera: z.boolean(),
   }),
+  /** Room sensors on the venue's own MQTT broker (Zigbee2MQTT, Home Assistant discovery, native). */
+  sensors: z.strictObject({
+    /** mqtt://… of the venue's sensor broker; null = no room sensors. May be the centre's broker in tests. */
+    brokerUrl: z.string().regex(/^mqtts?:\/\//, 'an mqtt:// or mqtts:// URL').nullable(),
+    username: z.string().nullable(),
+    password: z.string().nullable(),
+    zigbee2mqttPrefix: z.string().min(1).max(100),
+    homeAssistantPrefix: z.string().min(1).max(100),
+    nativePrefix: z.string().min(1).max(100),
+    /** A sensor silent this long is shown offline. */
+    offlineAfterSeconds: z.number().min(5).max(7 * 86_400),
+  }),
   recording: z.strictObject({
     segmentSeconds: z.number().min(1).max(4),
     restartDelayMs: z.number().int().min(100).max(300_000),

@@ -8,6 +8,7 @@ import { CameraEventSubscriber } from './events/camera-events.ts';
 import { RoomEventSender } from './events/room-event-sender.ts';
 import { parseDeviceAddress } from './discovery/onvif-device.ts';
 import { CameraHealthTracker } from './health/camera-health.ts';
+import { SensorHub } from './sensors/sensor-hub.ts';
 import { HealthReporter } from './health/health-reporter.ts';
 import { AGENT_VERSION, MqttLink } from './link/mqtt-link.ts';
 import { CameraRecorder } from './recorder/camera-recorder.ts';
@@ -46,6 +47,8 @@ export interface Agent {
   readonly health: HealthReporter;
   /** Room events (camera ONVIF events, clock drift) on their way to the centre through the outbox. */
   readonly roomEvents: RoomEventSender;
+  /** Room sensors on the venue's own broker (null when sensors.brokerUrl is not set). */
+  readonly sensors: SensorHub | null;
   /** Runs discovery now (it also runs at start and every discovery.intervalMinutes). */
   discover(): Promise<void>;
   /** Graceful: ffmpeg stopped with SIGINT (playlists closed, last segments catalogued), offline status, catalogue closed. */
@@ -118,6 +121,10 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     sub.start();
   };
 
+  const sensorHub = config.sensors.brokerUrl
+    ? new SensorHub({ config, logger, onEvent: (e) => roomEvents.send(e), onChange: () => health.changed() })
+    : null;
+
   const health = new HealthReporter({
     config,
     logger,
@@ -126,6 +133,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     agentVersion: AGENT_VERSION,
     cameras: () => [...states.values()].map((s) => ({ info: s.info, found: s.found })),
     outboxDepth: () => catalogue.outboxSize(),
+    sensors: () => sensorHub?.health() ?? [],
     onClockDrift: (cameraId, offsetMs, drifting) => {
       const s = states.get(cameraId);
       roomEvents.send({
@@ -263,6 +271,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
   uploader.start();
   link.start();
   await health.start();
+  sensorHub?.start();
   const discoveryTimer = setInterval(() => void discover(), config.discovery.intervalMinutes * 60_000);
   const retryTimer = setInterval(() => void retryFailed().catch(() => {}), options.retryFailedMs ?? 30_000);
   logger.info({ dataDir, cameras: config.cameras.length, discovery: config.discovery.enabled ? config.discovery.interfaces : 'off' }, 'edge agent started');
@@ -281,6 +290,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     cameraHealth: () => health.cameraHealth(),
     health,
     roomEvents,
+    sensors: sensorHub,
     discover,
     async stop() {
       if (stopped) return;
@@ -289,6 +299,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
       clearInterval(retryTimer);
       await health.stop();
       for (const { sub } of eventSubs.values()) sub.stop();
+      await sensorHub?.stop();
       roomEvents.drain();
       if (inventoryTimer) clearTimeout(inventoryTimer);
       await discovering;

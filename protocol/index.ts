@@ -5,3 +5,4 @@ export * from './messages.ts';
 export * from './api.ts';
 export * from './health.ts';
 export * from './room-events.ts';
+export * from './sensors.ts';

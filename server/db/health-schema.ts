@@ -76,3 +76,11 @@ export const roomEvents = pgTable('room_events', {
   receivedAt: ts('received_at').notNull().defaultNow(),
 });
 export type RoomEventRow = typeof roomEvents.$inferSelect;
+
+export const sensorRooms = pgTable('sensor_rooms', {
+  sensorId: text('sensor_id').primaryKey(),
+  venueId: text('venue_id').notNull(),
+  roomId: text('room_id').notNull(),
+  assignedBy: text('assigned_by'),
+  assignedAt: ts('assigned_at').notNull().defaultNow(),
+});

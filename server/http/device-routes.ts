@@ -1,7 +1,7 @@
-import { Router, type Request } from 'express';
+import express, { Router, type Request } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Alert, AlertList, DeviceHealthEntry } from '../../protocol/index.ts';
+import { SensorRoomAssignment, type Alert, type AlertList, type DeviceHealthEntry } from '../../protocol/index.ts';
 import type { AuthService } from '../services/auth.ts';
 import type { DeviceHealthService } from '../services/device-health.ts';
 import type { RoomEventService } from '../services/room-events.ts';
@@ -69,6 +69,11 @@ export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthServ
   r.get('/devices/:id/history', signedIn, async (req, res) => {
     const q = parseWith(HistoryQuery, req.query, 'history query (hours)');
     res.json(await deps.health.history(param(req, 'id'), q.hours, currentUser(res)));
+  });
+
+  r.put('/sensors/:id/room', signedIn, express.json({ limit: '4kb' }), async (req, res) => {
+    const body = parseWith(SensorRoomAssignment, req.body, 'sensor room ({"roomId": "<venue>.<room>"} or null)');
+    res.json(await deps.health.assignSensor(param(req, 'id'), body.roomId, currentUser(res)));
   });
 
   r.get('/events', signedIn, async (req, res) => {

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gte, inArray, isNull, sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client.ts';
 import {
+  sensorRooms,
   cameraIntactDaily,
   deviceAlerts,
   deviceHealth,
@@ -176,5 +177,24 @@ export class DeviceHealthRepository {
       (c): c is NonNullable<typeof c> => c !== undefined,
     );
     return this.db.select().from(cameraIntactDaily).where(and(...conds)).orderBy(asc(cameraIntactDaily.day));
+  }
+
+  async sensorRooms(venueId: string): Promise<Map<string, string>> {
+    const rows = await this.db.select().from(sensorRooms).where(eq(sensorRooms.venueId, venueId));
+    return new Map(rows.map((r) => [r.sensorId, r.roomId]));
+  }
+
+  async assignSensor(sensorId: string, venueId: string, roomId: string | null, by: string): Promise<void> {
+    if (roomId === null) {
+      await this.db.delete(sensorRooms).where(eq(sensorRooms.sensorId, sensorId));
+      await this.db.update(deviceHealth).set({ roomId: null }).where(eq(deviceHealth.deviceId, sensorId));
+      return;
+    }
+    const now = new Date();
+    await this.db
+      .insert(sensorRooms)
+      .values({ sensorId, venueId, roomId, assignedBy: by, assignedAt: now })
+      .onConflictDoUpdate({ target: sensorRooms.sensorId, set: { roomId, assignedBy: by, assignedAt: now } });
+    await this.db.update(deviceHealth).set({ roomId }).where(eq(deviceHealth.deviceId, sensorId));
   }
 }

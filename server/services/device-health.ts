@@ -46,7 +46,7 @@ export function toEntry(r: DeviceHealthRow): DeviceHealthEntry {
     state: r.state,
     updatedAt: r.updatedAt.toISOString(),
     camera: d.camera ? { ...d.camera, online: r.online, state: r.online ? d.camera.state : d.camera.state === 'auth_failed' ? 'auth_failed' : 'unreachable' } : null,
-    sensor: d.sensor ? { ...d.sensor, online: r.online } : null,
+    sensor: d.sensor ? { ...d.sensor, online: r.online, roomId: r.roomId } : null,
     box: d.box ?? null,
   };
 }
@@ -121,6 +121,9 @@ export class DeviceHealthService {
         updatedAt: at,
       })),
     ];
+    // Sensors are assigned to rooms here at the centre; the box's own hint is the fallback.
+    const assigned = await this.repo.sensorRooms(m.venueId);
+    for (const r of rows) if (r.kind === 'sensor') r.roomId = assigned.get(r.deviceId) ?? r.roomId;
     const before = new Map((await this.repo.current([m.venueId])).map((r) => [r.deviceId, r]));
     await this.repo.upsertCurrent(rows);
     const bucket = this.bucket(at);
@@ -182,6 +185,27 @@ export class DeviceHealthService {
     for (const r of went) this.events.emit('device', toEntry(r));
     const name = (await this.venues.listVenues([venueId]))[0]?.name ?? venueId;
     await this.raise(venueId, venueId, null, 'box_offline', `venue box of ${name} (${venueId}) is offline: its cameras are not watched; check its power and uplink`, at);
+  }
+
+  /** Room of each assigned sensor of a venue (room events of sensors get it at the centre). */
+  sensorRooms(venueId: string): Promise<Map<string, string>> {
+    return this.repo.sensorRooms(venueId);
+  }
+
+  /** Assigns a sensor to a room of its own venue (null = unassign). */
+  async assignSensor(sensorId: string, roomId: string | null, user: Pick<User, 'venueIds' | 'username' | 'role'>): Promise<DeviceHealthEntry> {
+    if (user.role !== 'admin' && user.role !== 'maintenance') throw new AppError('forbidden', 'only administrators and maintenance staff assign sensors to rooms');
+    const row = await this.visible(sensorId, user);
+    if (row.kind !== 'sensor') throw new AppError('bad_request', `${sensorId} is a ${row.kind}, not a sensor`);
+    if (roomId !== null) {
+      if (venueOf(roomId) !== row.venueId) throw new AppError('bad_request', `room ${roomId} is not in the sensor's venue ${row.venueId}`);
+      if (!(await this.venues.listRooms([row.venueId])).some((r) => r.id === roomId)) throw new AppError('not_found', `room ${roomId} does not exist: the venue box must list it`);
+    }
+    await this.repo.assignSensor(sensorId, row.venueId, roomId, user.username);
+    this.log.info({ sensorId, roomId, by: user.username }, 'sensor assigned to a room');
+    const entry = toEntry({ ...row, roomId, data: { ...(row.data as object), sensor: { ...((row.data as HealthData).sensor as SensorHealth), roomId } } });
+    this.events.emit('device', entry);
+    return entry;
   }
 
   async list(user: Pick<User, 'venueIds'>): Promise<DeviceList> {

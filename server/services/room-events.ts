@@ -41,11 +41,12 @@ export class RoomEventService {
   async applyBatch(m: RoomEventBatch): Promise<void> {
     const foreign = m.events.flatMap((e) => [e.deviceId, ...(e.roomId ? [e.roomId] : [])]).find((id) => venueOf(id) !== m.venueId);
     if (foreign) throw new AppError('forbidden', `events of venue "${m.venueId}" name "${foreign}", which belongs to another venue`);
+    const assigned = m.events.some((e) => e.source === 'sensor') ? await this.health.sensorRooms(m.venueId) : new Map<string, string>();
     const rows = m.events.map((e) => ({
       id: e.id,
       venueId: m.venueId,
       deviceId: e.deviceId,
-      roomId: e.roomId,
+      roomId: e.source === 'sensor' ? (assigned.get(e.deviceId) ?? e.roomId) : e.roomId,
       kind: e.kind,
       state: e.state,
       value: e.value === null ? null : String(e.value),
