@@ -39,6 +39,14 @@ export const ServerConfig = z.strictObject({
     intactSampleSeconds: z.number().min(0.5).max(3600),
     historyDays: z.number().int().min(1).max(3650),
   }),
+  preSessionCheck: z.strictObject({
+    /** How long before a session's planned start its room is checked. */
+    minutesBefore: z.number().min(1).max(24 * 60),
+    /** How often the centre looks for sessions due for their check. */
+    intervalSeconds: z.number().min(0.5).max(3600),
+    /** Audio is part of the record (拾音器): a camera without audio fails the check. */
+    requireAudio: z.boolean(),
+  }),
   logLevel: LogLevel,
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;

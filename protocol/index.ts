@@ -6,3 +6,4 @@ export * from './api.ts';
 export * from './health.ts';
 export * from './room-events.ts';
 export * from './sensors.ts';
+export * from './pre-session-check.ts';

@@ -27,6 +27,7 @@ import { VenueService } from './services/venues.ts';
 import { DeviceHealthRepository } from './repositories/device-health.ts';
 import { DeviceHealthService } from './services/device-health.ts';
 import { RoomEventService } from './services/room-events.ts';
+import { PreSessionCheckService } from './services/pre-session-check.ts';
 import { deviceRouter } from './http/device-routes.ts';
 import { metricsRouter } from './http/metrics.ts';
 import { DiskFootageStore } from './storage/disk-store.ts';
@@ -47,7 +48,7 @@ export interface RunningServer {
   db: Database;
   dbKind: DatabaseKind;
   link: VenueLink;
-  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; deviceHealth: DeviceHealthService };
+  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; deviceHealth: DeviceHealthService; preSessionCheck: PreSessionCheckService };
   store: DiskFootageStore;
 }
 
@@ -99,6 +100,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const stopHealthTimers = deviceHealth.startTimers();
     closers.push(async () => stopHealthTimers());
     const roomEventService = new RoomEventService(db, deviceHealth, logger.child({ component: 'room-events' }));
+    const preSessionCheck = new PreSessionCheckService(db, sessionRepo, deviceHealth, config.preSessionCheck, logger.child({ component: 'pre-session-check' }));
+    const stopPreCheck = preSessionCheck.start();
+    closers.push(async () => stopPreCheck());
 
     if (config.demo.accounts) {
       if (!config.demo.password) throw new Error('demo.accounts is on but demo.password is not set: set DEMO_PASSWORD');
@@ -161,7 +165,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app.disable('x-powered-by');
     app.set('trust proxy', 'loopback');
     app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }) }));
-    app.use('/api', deviceRouter({ auth, health: deviceHealth, roomEvents: roomEventService, logger: logger.child({ component: 'http' }) }));
+    app.use('/api', deviceRouter({ auth, health: deviceHealth, roomEvents: roomEventService, preSessionCheck, logger: logger.child({ component: 'http' }) }));
     app.use(metricsRouter({ health: deviceHealth, link }));
     app.use('/api', apiNotFound);
     const dashboard = dashboardRouter(config.dashboardDir);
@@ -195,7 +199,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       db,
       dbKind: database.kind,
       link,
-      services: { auth, venues, sessions, catalogue, ingest, playback, deviceHealth },
+      services: { auth, venues, sessions, catalogue, ingest, playback, deviceHealth, preSessionCheck },
       store,
     };
   } catch (err) {

@@ -84,3 +84,10 @@ export const sensorRooms = pgTable('sensor_rooms', {
   assignedBy: text('assigned_by'),
   assignedAt: ts('assigned_at').notNull().defaultNow(),
 });
+
+export const preSessionChecks = pgTable('pre_session_checks', {
+  sessionId: uuid('session_id').primaryKey(),
+  checkedAt: ts('checked_at').notNull(),
+  ok: boolean('ok').notNull(),
+  result: jsonb('result').notNull(),
+});

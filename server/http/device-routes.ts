@@ -5,6 +5,7 @@ import { SensorRoomAssignment, type Alert, type AlertList, type DeviceHealthEntr
 import type { AuthService } from '../services/auth.ts';
 import type { DeviceHealthService } from '../services/device-health.ts';
 import type { RoomEventService } from '../services/room-events.ts';
+import type { PreSessionCheckService } from '../services/pre-session-check.ts';
 import { AppError } from '../services/errors.ts';
 import { currentUser, requireUser } from './auth.ts';
 import { parseWith } from './errors.ts';
@@ -23,7 +24,7 @@ const param = (req: Request, name: string): string => String(req.params[name] ??
 
 const EventQuery = z.object({ roomId: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(1000).default(200) });
 
-export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthService; roomEvents: RoomEventService; logger: Logger; heartbeatMs?: number }): Router {
+export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthService; roomEvents: RoomEventService; preSessionCheck: PreSessionCheckService; logger: Logger; heartbeatMs?: number }): Router {
   const r = Router();
   const signedIn = requireUser(deps.auth);
 
@@ -74,6 +75,20 @@ export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthServ
   r.put('/sensors/:id/room', signedIn, express.json({ limit: '4kb' }), async (req, res) => {
     const body = parseWith(SensorRoomAssignment, req.body, 'sensor room ({"roomId": "<venue>.<room>"} or null)');
     res.json(await deps.health.assignSensor(param(req, 'id'), body.roomId, currentUser(res)));
+  });
+
+  const sessionId = (req: Request): string => {
+    const id = param(req, 'id');
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `session ${id} does not exist`);
+    return id;
+  };
+  r.get('/sessions/:id/pre-check', signedIn, async (req, res) => {
+    const result = await deps.preSessionCheck.result(sessionId(req), currentUser(res));
+    if (!result) throw new AppError('not_found', 'this session has not been checked yet: it is checked before it starts, or run the check now (POST)');
+    res.json(result);
+  });
+  r.post('/sessions/:id/pre-check', signedIn, async (req, res) => {
+    res.json(await deps.preSessionCheck.runFor(sessionId(req), currentUser(res)));
   });
 
   r.get('/events', signedIn, async (req, res) => {
