@@ -9,6 +9,8 @@ import { RoomEventSender } from './events/room-event-sender.ts';
 import { parseDeviceAddress } from './discovery/onvif-device.ts';
 import { CameraHealthTracker } from './health/camera-health.ts';
 import { SensorHub } from './sensors/sensor-hub.ts';
+import { runCommand } from './commands/command-handler.ts';
+import { grabSnapshot } from './recorder/snapshot.ts';
 import { HealthReporter } from './health/health-reporter.ts';
 import { AGENT_VERSION, MqttLink } from './link/mqtt-link.ts';
 import { CameraRecorder } from './recorder/camera-recorder.ts';
@@ -23,6 +25,8 @@ export interface AgentOptions {
   logger?: Logger;
   /** How often configured cameras that failed are tried again (default 30 s). */
   retryFailedMs?: number;
+  /** Re-reads the settings for the reload_settings command (main.ts: the config file again). */
+  reloadConfig?: () => EdgeAgentConfig;
 }
 
 interface CameraState {
@@ -97,6 +101,41 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     startedAt,
     inventory: () => ({ venue: { id: config.venue.id, name: config.venue.name }, rooms: rooms(), cameras: cameras() }),
     onWindows: (windows: UploadWindow[]) => uploader.setWindows(windows),
+    onCommand: (cmd) =>
+      void runCommand(
+        cmd,
+        {
+          venueId: config.venue.id,
+          knows: (id) => states.has(id),
+          rescan: async () => {
+            await discover();
+            return `discovery done: ${states.size} cameras known`;
+          },
+          snapshot: (id) => {
+            const st = states.get(id)!;
+            if (!st.found.description) throw new Error(`camera ${id} has no stream (${st.info.lastError ?? 'not found'})`);
+            return grabSnapshot(st.found.description.streamUri, st.found.username, st.found.password, config.recording.rtspTransport, config.discovery.timeoutMs * 3);
+          },
+          restartRecorder: async (id) => {
+            const st = states.get(id)!;
+            if (!st.recorder) throw new Error(`camera ${id} has no recorder (${st.info.lastError ?? 'not found'})`);
+            await st.recorder.stop();
+            st.recorder = null;
+            startRecorder(st);
+            return `recorder of ${id} restarted`;
+          },
+          reloadSettings: async () => {
+            if (!options.reloadConfig) throw new Error('this box was started without a settings file to reload');
+            const next = options.reloadConfig();
+            if (next.venue.id !== config.venue.id) throw new Error('the reloaded settings name another venue: restart the agent instead');
+            // What can change at run time: cameras, credentials, discovery; the rest needs a restart.
+            Object.assign(config, { cameras: next.cameras, defaultCredentials: next.defaultCredentials, discovery: next.discovery });
+            await discover();
+            return `settings reloaded: ${next.cameras.length} configured cameras, ${states.size} known`;
+          },
+        },
+        logger,
+      ).then((reply) => link.publishReply(reply)),
   });
 
   const roomEvents = new RoomEventSender({ venueId: config.venue.id, catalogue, logger, flush: () => link.batch() });

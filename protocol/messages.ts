@@ -128,6 +128,34 @@ export const RoomEventBatch = z.object({
 });
 export type RoomEventBatch = z.infer<typeof RoomEventBatch>;
 
+/** Centre → venue box: a command, answered on the replies topic with the same correlation id. */
+export const BoxCommandName = z.enum(['rescan', 'snapshot', 'restart_recorder', 'reload_settings']);
+export type BoxCommandName = z.infer<typeof BoxCommandName>;
+
+export const BoxCommand = z.object({
+  ...envelope,
+  type: z.literal('commands'),
+  correlationId: Uuid,
+  command: BoxCommandName,
+  /** snapshot and restart_recorder name a camera of the venue. */
+  cameraId: CameraId.optional(),
+  /** A command arriving later (the box was offline) is refused, not run late. */
+  expiresAt: IsoTime,
+});
+export type BoxCommand = z.infer<typeof BoxCommand>;
+
+export const CommandReply = z.object({
+  ...envelope,
+  type: z.literal('replies'),
+  correlationId: Uuid,
+  command: BoxCommandName,
+  ok: z.boolean(),
+  message: z.string().max(1000),
+  /** snapshot: the JPEG, base64. */
+  jpegBase64: z.string().max(700_000).optional(),
+});
+export type CommandReply = z.infer<typeof CommandReply>;
+
 export const messageSchemas = {
   status: AgentStatus,
   inventory: VenueInventory,
@@ -135,6 +163,8 @@ export const messageSchemas = {
   windows: UploadWindows,
   health: HealthReport,
   events: RoomEventBatch,
+  commands: BoxCommand,
+  replies: CommandReply,
 } as const;
 
 export type MessageOf<K extends keyof typeof messageSchemas> = z.infer<(typeof messageSchemas)[K]>;

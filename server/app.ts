@@ -165,7 +165,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app.disable('x-powered-by');
     app.set('trust proxy', 'loopback');
     app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }) }));
-    app.use('/api', deviceRouter({ auth, health: deviceHealth, roomEvents: roomEventService, preSessionCheck, logger: logger.child({ component: 'http' }) }));
+    app.use('/api', deviceRouter({ auth, health: deviceHealth, roomEvents: roomEventService, preSessionCheck, link, logger: logger.child({ component: 'http' }) }));
     app.use(metricsRouter({ health: deviceHealth, link }));
     app.use('/api', apiNotFound);
     const dashboard = dashboardRouter(config.dashboardDir);

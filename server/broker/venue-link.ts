@@ -121,12 +121,13 @@ export class VenueLink {
     // A retained message is deleted with an empty payload; nothing to handle.
     if (payload.length === 0) return;
     const parsed = parseTopic(topic);
-    if (!parsed || parsed.kind === 'windows') return this.reject(topic, 'not a venue → centre topic');
+    if (!parsed || parsed.kind === 'windows' || parsed.kind === 'commands') return this.reject(topic, 'not a venue → centre topic');
     const { venueId, kind } = parsed;
     if (!this.allowed.has(venueId)) return this.reject(topic, `venue "${venueId}" is not in this centre's agents list: add it with its token`);
     const decoded = decodeMessage(kind, venueId, payload);
     if (!decoded.ok) return this.reject(topic, decoded.error);
     const message = decoded.message;
+    if (kind === 'replies') return this.onReply(topic, message as MessageOf<'replies'>);
     const log = this.log.child({ venueId, kind, messageId: message.id });
     try {
       if (!(await this.opts.processed.claim(message.id, venueId, kind))) {
@@ -135,7 +136,7 @@ export class VenueLink {
         return;
       }
       try {
-        await this.apply(kind, message);
+        await this.apply(kind as 'status' | 'inventory' | 'segments' | 'health' | 'events', message as MessageOf<'status'>);
       } catch (err) {
         // Let a redelivery of this id try again: the failure was ours, not the venue's.
         if (!(err instanceof AppError)) await this.opts.processed.forget(message.id);
@@ -147,6 +148,49 @@ export class VenueLink {
       this.counters.failed++;
       log.error({ err: (err as Error).message, topic }, 'failed to handle MQTT message');
     }
+  }
+
+  private readonly pendingCommands = new Map<string, { venueId: string; resolve: (r: MessageOf<'replies'>) => void }>();
+
+  private onReply(topic: string, reply: MessageOf<'replies'>): void {
+    const pending = this.pendingCommands.get(reply.correlationId);
+    // A reply nobody waits for (late, or forged with a made-up id) is refused and logged.
+    if (!pending || pending.venueId !== reply.venueId) return this.reject(topic, `reply to unknown command ${reply.correlationId}`);
+    this.pendingCommands.delete(reply.correlationId);
+    this.counters.processed++;
+    pending.resolve(reply);
+  }
+
+  /**
+   * Sends a command to a venue box and waits for its reply (correlation id); rejects after
+   * `timeoutMs` — the box may be offline — and the box refuses it when it arrives later.
+   */
+  async sendCommand(
+    venueId: string,
+    command: MessageOf<'commands'>['command'],
+    cameraId: string | undefined,
+    timeoutMs = 15_000,
+  ): Promise<MessageOf<'replies'>> {
+    const client = this.client;
+    if (!client?.connected) throw new Error('the centre is not connected to the MQTT broker');
+    const correlationId = crypto.randomUUID();
+    const message = encodeMessage('commands', { venueId, correlationId, command, ...(cameraId ? { cameraId } : {}), expiresAt: new Date(Date.now() + timeoutMs).toISOString() });
+    const reply = new Promise<MessageOf<'replies'>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingCommands.delete(correlationId);
+        reject(new Error(`venue box ${venueId} did not answer "${command}" within ${timeoutMs / 1000} s: is it online?`));
+      }, timeoutMs);
+      this.pendingCommands.set(correlationId, {
+        venueId,
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      });
+    });
+    await client.publishAsync(topics.commands(venueId), JSON.stringify(message), { qos: 1 });
+    this.log.info({ venueId, command, cameraId, correlationId }, 'command sent to venue box');
+    return reply;
   }
 
   private async apply(

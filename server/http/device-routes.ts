@@ -1,11 +1,12 @@
 import express, { Router, type Request } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { SensorRoomAssignment, type Alert, type AlertList, type DeviceHealthEntry } from '../../protocol/index.ts';
+import { BoxCommandName, CameraId, SensorRoomAssignment, type Alert, type AlertList, type DeviceHealthEntry } from '../../protocol/index.ts';
 import type { AuthService } from '../services/auth.ts';
 import type { DeviceHealthService } from '../services/device-health.ts';
 import type { RoomEventService } from '../services/room-events.ts';
 import type { PreSessionCheckService } from '../services/pre-session-check.ts';
+import type { VenueLink } from '../broker/venue-link.ts';
 import { AppError } from '../services/errors.ts';
 import { currentUser, requireUser } from './auth.ts';
 import { parseWith } from './errors.ts';
@@ -22,9 +23,10 @@ const IntactQuery = z.object({ days: z.coerce.number().int().min(1).max(366).def
 
 const param = (req: Request, name: string): string => String(req.params[name] ?? '');
 
+const CommandRequest = z.object({ command: BoxCommandName, cameraId: CameraId.optional() });
 const EventQuery = z.object({ roomId: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(1000).default(200) });
 
-export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthService; roomEvents: RoomEventService; preSessionCheck: PreSessionCheckService; logger: Logger; heartbeatMs?: number }): Router {
+export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthService; roomEvents: RoomEventService; preSessionCheck: PreSessionCheckService; link: VenueLink; logger: Logger; heartbeatMs?: number }): Router {
   const r = Router();
   const signedIn = requireUser(deps.auth);
 
@@ -89,6 +91,22 @@ export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthServ
   });
   r.post('/sessions/:id/pre-check', signedIn, async (req, res) => {
     res.json(await deps.preSessionCheck.runFor(sessionId(req), currentUser(res)));
+  });
+
+  // Commands to a venue box (maintenance): rescan, snapshot, restart a recorder, reload settings.
+  r.post('/venues/:id/commands', signedIn, express.json({ limit: '4kb' }), async (req, res) => {
+    const user = currentUser(res);
+    const venueId = param(req, 'id');
+    if (user.role !== 'admin' && user.role !== 'maintenance') throw new AppError('forbidden', 'only administrators and maintenance staff send commands to venue boxes');
+    if (user.venueIds && !user.venueIds.includes(venueId)) throw new AppError('not_found', `venue ${venueId} does not exist`);
+    const body = parseWith(CommandRequest, req.body, 'command');
+    try {
+      const reply = await deps.link.sendCommand(venueId, body.command, body.cameraId);
+      deps.logger.info({ venueId, command: body.command, cameraId: body.cameraId, ok: reply.ok, by: user.username }, 'venue box command answered');
+      res.json(reply);
+    } catch (err) {
+      throw new AppError('unavailable', (err as Error).message);
+    }
   });
 
   r.get('/events', signedIn, async (req, res) => {
