@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type * as OnvifTypes from 'onvif';
 import type { RoomEvent, RoomEventKind } from '../../protocol/index.ts';
 import type { DeviceAddress } from '../discovery/onvif-device.ts';
+import { createSoapGuard, guardCam, type SoapGuard } from '../discovery/soap-guard.ts';
 
 /**
  * ONVIF events of one camera through a PullPoint subscription (the `onvif` client's
@@ -57,6 +58,7 @@ export interface CameraEventOptions {
 
 export class CameraEventSubscriber {
   private cam: OnvifTypes.Cam | null = null;
+  private guard: SoapGuard | null = null;
   private stopped = false;
   /** Notifications received (tests and health). */
   received = 0;
@@ -76,6 +78,13 @@ export class CameraEventSubscriber {
       preserveAddress: true,
     });
     this.cam = cam;
+    const guard = createSoapGuard(`${o.address.hostname}:${o.address.port} (events)`);
+    this.guard = guard;
+    guardCam(cam, guard);
+    guard.tripped.catch((err: Error) => {
+      o.logger.warn({ cameraId: o.cameraId, err: err.message }, 'camera events stopped: hostile answer');
+      this.stop();
+    });
     cam.on('error', () => {});
     cam.on('warning', () => {});
     cam.on('eventsError', (err: unknown) => o.logger.debug({ cameraId: o.cameraId, err: err instanceof Error ? err.message : String(err) }, 'camera events error'));
@@ -123,6 +132,8 @@ export class CameraEventSubscriber {
 
   stop(): void {
     this.stopped = true;
+    this.guard?.dispose();
+    this.guard = null;
     const cam = this.cam;
     this.cam = null;
     if (!cam) return;
