@@ -101,6 +101,8 @@ export const EdgeAgentConfig = z.strictObject({
     /** Prometheus /metrics listener; port 0 = any free port (tests). */
     metrics: z.strictObject({ host: z.string().min(1), port: Port }),
   }),
+  /** Passwords in these settings may be "enc:v1:…" (AES-256-GCM under this box's key file). */
+  credentials: z.strictObject({ keyFile: z.string().min(1).nullable() }),
   events: z.strictObject({
     /** Subscribe to ONVIF events (PullPoint) of cameras that offer them: motion, tamper, video loss. */
     camera: z.boolean(),

@@ -11,6 +11,7 @@ import { CameraHealthTracker } from './health/camera-health.ts';
 import { SensorHub } from './sensors/sensor-hub.ts';
 import { runCommand } from './commands/command-handler.ts';
 import { grabSnapshot } from './recorder/snapshot.ts';
+import { resolveSecrets } from './credentials/credential-store.ts';
 import { HealthReporter } from './health/health-reporter.ts';
 import { AGENT_VERSION, MqttLink } from './link/mqtt-link.ts';
 import { CameraRecorder } from './recorder/camera-recorder.ts';
@@ -59,8 +60,10 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-export async function startAgent(config: EdgeAgentConfig, options: AgentOptions = {}): Promise<Agent> {
-  const logger = (options.logger ?? pino({ level: config.logLevel })).child({ venueId: config.venue.id });
+export async function startAgent(settings: EdgeAgentConfig, options: AgentOptions = {}): Promise<Agent> {
+  const logger = (options.logger ?? pino({ level: settings.logLevel })).child({ venueId: settings.venue.id });
+  // Encrypted passwords are opened here, in memory only.
+  const config = resolveSecrets(settings, logger);
   const dataDir = resolve(config.dataDir);
   const catalogue = new Catalogue(join(dataDir, 'catalogue.db'));
   const recordingsDir = join(dataDir, 'recordings');
@@ -126,7 +129,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
           },
           reloadSettings: async () => {
             if (!options.reloadConfig) throw new Error('this box was started without a settings file to reload');
-            const next = options.reloadConfig();
+            const next = resolveSecrets(options.reloadConfig(), logger);
             if (next.venue.id !== config.venue.id) throw new Error('the reloaded settings name another venue: restart the agent instead');
             // What can change at run time: cameras, credentials, discovery; the rest needs a restart.
             Object.assign(config, { cameras: next.cameras, defaultCredentials: next.defaultCredentials, discovery: next.discovery });
