@@ -7,6 +7,8 @@ import { RoomKind, VenueId } from '../protocol/index.ts';
  */
 const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const Port = z.number().int().min(0).max(65535);
+/** PEM certificate and key files (HTTPS, MQTT over TLS). */
+const TlsFiles = z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) });
 const LocalCode = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits or "-"');
 
 export const ServerConfig = z.strictObject({
@@ -21,7 +23,13 @@ export const ServerConfig = z.strictObject({
     /** mqtt://… of Mosquitto or EMQX; null = an embedded broker listening on embeddedPort. */
     url: z.string().regex(/^mqtts?:\/\//, 'an mqtt:// or mqtts:// URL').nullable(),
     embeddedPort: Port,
+    /** The embedded broker speaks MQTT over TLS (mqtts://) with these files; null = plain MQTT. */
+    tls: TlsFiles.nullable(),
+    /** CA (PEM) to trust for an mqtts:// broker with a private certificate (also used for the embedded one). */
+    caFile: z.string().min(1).nullable(),
   }),
+  /** HTTPS for the API and dashboard with these files; null = plain HTTP (behind a TLS proxy). */
+  tls: TlsFiles.nullable(),
   /** Venue boxes allowed to connect: each authenticates with its venue id and token. */
   agents: z.array(z.strictObject({ venueId: VenueId, token: z.string().min(16, 'at least 16 characters') })),
   sessions: z.strictObject({
@@ -89,6 +97,8 @@ export const EdgeAgentConfig = z.strictObject({
     url: z.string().regex(/^mqtts?:\/\//, 'an mqtt:// or mqtts:// URL'),
     /** The broker declares the box gone (last will) after 1.5 × this: 10 s keeps it under 30 s. */
     keepaliveSeconds: z.number().int().min(2).max(60),
+    /** CA (PEM) to trust for mqtts:// with a private certificate. (HTTPS to the centre: NODE_EXTRA_CA_CERTS.) */
+    caFile: z.string().min(1).nullable(),
   }),
   dataDir: z.string().min(1),
   health: z.strictObject({

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import express from 'express';
@@ -114,16 +116,19 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     let brokerUrl: string;
     let credentials: { username?: string; password?: string } = {};
     if (config.mqtt.url === null) {
-      broker = await startEmbeddedBroker({ host: config.host, port: config.mqtt.embeddedPort, agents: config.agents, logger });
+      const mqttTls = config.mqtt.tls ? { cert: readFileSync(config.mqtt.tls.certFile), key: readFileSync(config.mqtt.tls.keyFile) } : null;
+      broker = await startEmbeddedBroker({ host: config.host, port: config.mqtt.embeddedPort, agents: config.agents, logger, tls: mqttTls });
       closers.push(() => broker!.close());
       brokerUrl = broker.url;
       credentials = broker.centreCredentials;
     } else {
       brokerUrl = config.mqtt.url;
     }
+    const brokerCa = config.mqtt.caFile ? readFileSync(config.mqtt.caFile) : config.mqtt.tls && !config.mqtt.url ? readFileSync(config.mqtt.tls.certFile) : undefined;
     const link = new VenueLink({
       url: brokerUrl,
       ...credentials,
+      ...(brokerCa ? { ca: brokerCa } : {}),
       venueIds: config.agents.map((a) => a.venueId),
       venues,
       catalogue,
@@ -173,7 +178,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     else logger.info({ dashboardDir: config.dashboardDir }, 'no built dashboard found; serving the API only (npm run build:dashboard)');
     app.use(errorHandler(logger.child({ component: 'http' })));
 
-    const server: Server = createServer(app);
+    const server: Server = config.tls
+      ? (createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app) as unknown as Server)
+      : createServer(app);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
@@ -187,7 +194,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     );
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    const url = `http://${publicHost(config.host)}:${port}`;
+    const url = `${config.tls ? 'https' : 'http'}://${publicHost(config.host)}:${port}`;
     logger.info({ url, brokerUrl, database: database.kind }, 'VenueWatch centre started');
 
     let stopping: Promise<void> | null = null;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { EdgeAgentConfig } from '../../config/schema.ts';
@@ -66,6 +67,8 @@ export class MqttLink {
       password: config.centre.token,
       clean: true,
       keepalive: config.mqtt.keepaliveSeconds,
+      // mqtts:// with a private CA: trust exactly that CA.
+      ...(config.mqtt.caFile ? { ca: readFileSync(config.mqtt.caFile) } : {}),
       reconnectPeriod: MIN_RECONNECT_MS,
       connectTimeout: 10_000,
       will: { topic: topics.status(this.venueId), payload: Buffer.from(this.status(false)), qos: 1, retain: true },

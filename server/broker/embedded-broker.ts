@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError } from 'aedes';
 import type { Logger } from 'pino';
 import { TOPIC_ROOT, topics } from '../../protocol/index.ts';
@@ -28,7 +29,14 @@ function authError(message: string): AuthenticateError {
  * broker ACL would: a venue box logs in as its venue id with its agent token, publishes only under
  * its own venue's topics and subscribes only to its own windows topic.
  */
-export async function startEmbeddedBroker(opts: { host: string; port: number; agents: Array<{ venueId: string; token: string }>; logger: Logger }): Promise<EmbeddedBroker> {
+export async function startEmbeddedBroker(opts: {
+  host: string;
+  port: number;
+  agents: Array<{ venueId: string; token: string }>;
+  logger: Logger;
+  /** PEM certificate and key: MQTT over TLS (mqtts://). */
+  tls?: { cert: Buffer; key: Buffer } | null;
+}): Promise<EmbeddedBroker> {
   const log = opts.logger.child({ component: 'embedded-broker' });
   const centre = { username: `vw-centre-${randomBytes(4).toString('hex')}`, password: randomBytes(24).toString('base64url') };
   const tokens = new Map(opts.agents.map((a) => [a.venueId, a.token]));
@@ -69,7 +77,7 @@ export async function startEmbeddedBroker(opts: { host: string; port: number; ag
     },
   });
 
-  const server: Server = createServer(broker.handle);
+  const server: Server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, broker.handle) : createServer(broker.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());
@@ -80,7 +88,7 @@ export async function startEmbeddedBroker(opts: { host: string; port: number; ag
   log.info({ port }, 'embedded MQTT broker listening');
 
   return {
-    url: `mqtt://${host}:${port}`,
+    url: `${opts.tls ? 'mqtts' : 'mqtt'}://${host}:${port}`,
     port,
     centreCredentials: centre,
     close: async () => {

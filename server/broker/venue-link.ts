@@ -19,6 +19,8 @@ export interface VenueLinkOptions {
   url: string;
   username?: string;
   password?: string;
+  /** CA to trust for mqtts:// (PEM). */
+  ca?: Buffer;
   /** Venues allowed to talk to this centre (config.agents); others are rejected and counted. */
   venueIds: string[];
   venues: VenueService;
@@ -65,6 +67,7 @@ export class VenueLink {
       clientId: `vw-centre-${Math.random().toString(16).slice(2, 10)}`,
       username: this.opts.username,
       password: this.opts.password,
+      ...(this.opts.ca ? { ca: this.opts.ca } : {}),
       clean: true,
       reconnectPeriod: 2000,
       connectTimeout: 10_000,

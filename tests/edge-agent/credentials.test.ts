@@ -32,7 +32,7 @@ describe('camera credentials encrypted at rest', () => {
     expect(() => decryptSecret(enc, key, 'venue-b')).toThrow(CredentialError);
     expect(() => decryptSecret(enc, other, 'venue-a')).toThrow(/another box/);
     const raw = Buffer.from(enc.slice(7), 'base64');
-    raw[raw.length - 1] ^= 1;
+    raw[raw.length - 1] = raw[raw.length - 1]! ^ 1;
     expect(() => decryptSecret(`enc:v1:${raw.toString('base64')}`, key, 'venue-a')).toThrow(CredentialError);
     expect(decryptSecret('plain', key, 'venue-a')).toBe('plain');
   });
