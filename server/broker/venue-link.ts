@@ -133,7 +133,8 @@ export class VenueLink {
     if (kind === 'replies') return this.onReply(topic, message as MessageOf<'replies'>);
     const log = this.log.child({ venueId, kind, messageId: message.id });
     try {
-      if (!(await this.opts.processed.claim(message.id, venueId, kind))) {
+      // Health reports are state (the newest replaces the last): no duplicate bookkeeping for them.
+      if (kind !== 'health' && !(await this.opts.processed.claim(message.id, venueId, kind))) {
         this.counters.duplicates++;
         log.debug('dropped duplicate MQTT message');
         return;
@@ -142,7 +143,7 @@ export class VenueLink {
         await this.apply(kind as 'status' | 'inventory' | 'segments' | 'health' | 'events', message as MessageOf<'status'>);
       } catch (err) {
         // Let a redelivery of this id try again: the failure was ours, not the venue's.
-        if (!(err instanceof AppError)) await this.opts.processed.forget(message.id);
+        if (!(err instanceof AppError) && kind !== 'health') await this.opts.processed.forget(message.id);
         throw err;
       }
       this.counters.processed++;

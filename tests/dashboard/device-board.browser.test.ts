@@ -117,6 +117,11 @@ describe.runIf(need(checks.chromium()))('device-health board in the browser', ()
     await alert.waitFor({ timeout: 20_000 });
     await alert.getByTestId('alert-ack').click();
     await alert.locator('text=tech').waitFor({ timeout: 10_000 });
+
+    // Maintenance sends a command to the box from the board: a snapshot of the camera still on.
+    await page.getByTestId(`device-${venueId}.cam-2`).locator('button', { hasText: '抓图' }).click();
+    await page.waitForSelector(`[data-testid="device-${venueId}.cam-2"] img.snapshot`, { timeout: 30_000 });
+    expect(await page.getByTestId('command-note').textContent()).toContain('bytes');
     await page.close();
   }, 120_000);
 });

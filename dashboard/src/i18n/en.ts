@@ -140,6 +140,9 @@ const en: typeof zh = {
     noRoom: 'No room assigned',
     cameraNums: '{fps} fps · {kbps} kbps · last segment {age} s ago · clock offset {clock} s · {reconnects} reconnects in the last hour',
     sensorNums: 'value {value} · battery {battery}% · link {link}',
+    rescan: 'Rescan devices',
+    snapshot: 'Snapshot',
+    assignRoom: 'Assign room',
     roomEvents: 'Room events',
     noRoomEvents: 'No room events yet.',
     eventKind: {

@@ -138,6 +138,9 @@ export default {
     noRoom: '未分配房间',
     cameraNums: '{fps} 帧/秒 · {kbps} kbps · 最新录像 {age} 秒前 · 时钟偏差 {clock} 秒 · 近一小时重连 {reconnects} 次',
     sensorNums: '读数 {value} · 电量 {battery}% · 信号 {link}',
+    rescan: '重新扫描设备',
+    snapshot: '抓图',
+    assignRoom: '分配房间',
     roomEvents: '房间事件',
     noRoomEvents: '暂无房间事件。',
     eventKind: {
