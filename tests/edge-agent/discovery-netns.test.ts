@@ -16,6 +16,7 @@ interface Result {
   cameras: CameraInfo[];
   health: CameraHealth[];
   ipChange: { before: { id: string; xaddr: string }; after: { id: string; xaddr: string }; count: number };
+  configuredMove: { before: string; after: string; lastError: string | null; state: string; count: number };
 }
 
 /**
@@ -30,6 +31,7 @@ describe.runIf(need(checks.netns()))('edge agent discovery in a network namespac
     try {
       execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
       execFileSync('ip', ['-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'lo']);
+      execFileSync('ip', ['-n', ns, 'addr', 'add', '10.0.0.5/32', 'dev', 'lo']);
       const { stdout } = await run('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', script, 't-netns'], {
         cwd: root,
         timeout: 90_000,
@@ -66,5 +68,11 @@ describe.runIf(need(checks.netns()))('edge agent discovery in a network namespac
     expect(r.ipChange.before.xaddr).toMatch(/^http:\/\/127\.0\.0\.1:/);
     expect(r.ipChange.after.xaddr).toMatch(/^http:\/\/127\.0\.0\.2:/);
     expect(r.ipChange.count).toBe(4);
+    // A configured camera whose address changed is followed by its endpoint reference.
+    expect(r.configuredMove.before).toMatch(/^http:\/\/10\.0\.0\.5:/);
+    expect(r.configuredMove.after).toMatch(/^http:\/\/10\.0\.0\.6:/);
+    expect(r.configuredMove.lastError).toBeNull();
+    expect(r.configuredMove.state).toBe('ok');
+    expect(r.configuredMove.count).toBe(4);
   }, 120_000);
 });
