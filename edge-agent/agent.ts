@@ -251,6 +251,7 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
       },
     });
     state.recorder = recorder;
+    tracker.recorderStarted(f.id);
     recorder.start();
   };
 

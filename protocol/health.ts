@@ -8,7 +8,7 @@ import { CameraId, DeviceId, IsoTime, RoomId, Uuid, VenueId } from './ids.ts';
  */
 
 /** Why a camera is or is not usable. "auth_failed" is a state to fix, never a reason to hammer the camera. */
-export const CameraState = z.enum(['ok', 'auth_failed', 'unreachable', 'no_stream', 'clock_drift', 'error', 'unknown']);
+export const CameraState = z.enum(['ok', 'starting', 'auth_failed', 'unreachable', 'no_stream', 'clock_drift', 'error', 'unknown']);
 export type CameraState = z.infer<typeof CameraState>;
 
 export const CameraHealth = z.object({

@@ -14,6 +14,8 @@ interface Track {
   fps: number | null;
   clockOffsetMs: number | null;
   hasAudio: boolean | null;
+  /** When the current recorder run started (a fresh recorder is "starting", not "no stream"). */
+  runStartedAt: number | null;
 }
 
 const HOUR = 3600_000;
@@ -33,7 +35,7 @@ export class CameraHealthTracker {
   private track(id: string): Track {
     let t = this.tracks.get(id);
     if (!t) {
-      t = { segments: [], reconnects: [], fps: null, clockOffsetMs: null, hasAudio: null };
+      t = { segments: [], reconnects: [], fps: null, clockOffsetMs: null, hasAudio: null, runStartedAt: null };
       this.tracks.set(id, t);
     }
     return t;
@@ -46,6 +48,11 @@ export class CameraHealthTracker {
     t.hasAudio = s.hasAudio;
     const cut = Date.now() - HOUR;
     while (t.segments.length && t.segments[0]!.endMs < cut) t.segments.shift();
+  }
+
+  /** A recorder (re)started: until its first segment or staleSegmentMs the camera is "starting". */
+  recorderStarted(id: string): void {
+    this.track(id).runStartedAt = Date.now();
   }
 
   reconnect(id: string): void {
@@ -89,7 +96,8 @@ export class CameraHealthTracker {
     const seconds = recent.reduce((n, s) => n + s.seconds, 0);
     const bitrateKbps = seconds > 0 ? Math.round((recent.reduce((n, s) => n + s.bytes, 0) * 8) / seconds / 1000) : null;
     const recordingNow = info.recording && ageMs !== null && ageMs < this.opts.staleSegmentMs;
-    const state = this.state(info, found, recordingNow, t.clockOffsetMs);
+    const starting = !recordingNow && t.runStartedAt !== null && now - t.runStartedAt < this.opts.staleSegmentMs && (!last || last.endMs < t.runStartedAt);
+    const state = starting && found?.description && !found.error ? 'starting' : this.state(info, found, recordingNow, t.clockOffsetMs);
     return {
       id: info.id,
       roomId: info.roomId,

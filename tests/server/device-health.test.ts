@@ -137,6 +137,10 @@ describe.each([
     const rate = await waitFor('an intact-rate sample', async () => (await devices()).venues.find((v) => v.id === venueId)!.intactRateToday, 10_000);
     expect(rate).toBeGreaterThan(0);
 
+    // A fresh recorder is "starting", not a failure: start-up raised no camera alert at all.
+    const all = (await (await fetch(`${server.url}/api/alerts`, { headers: { cookie } })).json()) as AlertList;
+    expect(all.alerts.filter((a) => a.deviceId === cameraId)).toEqual([]);
+
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toContain(`vw_device_online{venue="${venueId}",device="${cameraId}",kind="camera"} 1`);
     expect(metrics).toContain(`vw_venue_box_online{venue="${venueId}"} 1`);

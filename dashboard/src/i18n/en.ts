@@ -165,6 +165,7 @@ const en: typeof zh = {
     acknowledgedBy: 'Acknowledged by {who}',
     state: {
       ok: 'OK',
+      starting: 'Starting',
       auth_failed: 'Wrong password',
       unreachable: 'Unreachable',
       no_stream: 'No video',

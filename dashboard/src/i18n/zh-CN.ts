@@ -163,6 +163,7 @@ export default {
     acknowledgedBy: '已由 {who} 确认',
     state: {
       ok: '正常',
+      starting: '启动中',
       auth_failed: '密码错误',
       unreachable: '无法连接',
       no_stream: '无视频流',
