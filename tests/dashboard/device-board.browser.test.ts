@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import mqtt from 'mqtt';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { sensorLocalId } from '../../edge-agent/sensors/sensor-hub.ts';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../edge-agent/agent.ts';
@@ -19,7 +21,8 @@ const PASSWORD = 'board-pass-1';
 /**
  * The device-health board in Chromium against the real centre, agent and virtual cameras: the
  * board shows a camera going offline (the virtual camera is switched off) without a reload, a
- * device's history renders as a chart, and an alert is acknowledged from the list.
+ * device's history renders as a chart, an alert is acknowledged from the list, and a Zigbee2MQTT
+ * door sensor on the venue broker shows up live.
  */
 describe.runIf(need(checks.chromium()))('device-health board in the browser', () => {
   const venueId = uniqueVenueId('board');
@@ -33,6 +36,9 @@ describe.runIf(need(checks.chromium()))('device-health board in the browser', ()
   let agent: Agent;
   let context: BrowserContext;
   const cam1 = `${venueId}.cam-1`;
+  // Room sensors come from the venue's own broker (Mosquitto here), under prefixes unique to this run.
+  const z2m = `z2m-board-${randomBytes(4).toString('hex')}`;
+  const doorId = `${venueId}.${sensorLocalId('z2m', 'hall_door')}`;
 
   beforeAll(async () => {
     await build({ configFile: path.join(root, 'dashboard/vite.config.ts'), logLevel: 'silent', build: { outDir, emptyOutDir: true } });
@@ -55,6 +61,7 @@ describe.runIf(need(checks.chromium()))('device-health board in the browser', ()
         centre: { url: server.url, token },
         dataDir: scratch.dir,
         health: { intervalSeconds: 1, clockDriftMs: 2000, clockCheckMinutes: 60, metrics: { host: '127.0.0.1', port: 0 } },
+        sensors: { brokerUrl: 'mqtt://127.0.0.1:1883', username: null, password: null, zigbee2mqttPrefix: z2m, homeAssistantPrefix: `${z2m}-ha`, nativePrefix: `${z2m}-vw`, offlineAfterSeconds: 60 },
       }),
       { logger: quietLogger() },
     );
@@ -93,9 +100,15 @@ describe.runIf(need(checks.chromium()))('device-health board in the browser', ()
     await row.waitFor({ timeout: 20_000 });
     await page.waitForSelector(`[data-testid="device-${cam1}"][data-online="true"]`, { timeout: 20_000 });
     await page.waitForSelector('[data-testid="devices-live"]:has-text("实时")', { timeout: 10_000 });
+    // A Zigbee2MQTT door sensor appears on the board live, among the devices without a room.
+    const pub = await mqtt.connectAsync('mqtt://127.0.0.1:1883', { protocolVersion: 4 });
+    await pub.publishAsync(`${z2m}/hall_door`, JSON.stringify({ contact: true, battery: 77, linkquality: 99 }), { qos: 1 });
+    await pub.endAsync();
+    await page.waitForSelector(`[data-testid="device-${doorId}"][data-online="true"]`, { timeout: 20_000 });
+    expect(await page.getByTestId(`device-${doorId}`).textContent()).toContain('77%');
     // Grouped by venue and room.
     const venueBox = page.getByTestId(`venue-${venueId}`);
-    expect(await venueBox.locator('h3').allTextContents()).toEqual(['Opening room 1']);
+    expect(await venueBox.locator('h3').allTextContents()).toEqual(['Opening room 1', '未分配房间']);
     // A marker a reload would wipe.
     await page.evaluate(() => ((globalThis as unknown as { __noReload: number }).__noReload = 1));
 
