@@ -104,6 +104,8 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
     startedAt,
     inventory: () => ({ venue: { id: config.venue.id, name: config.venue.name }, rooms: rooms(), cameras: cameras() }),
     onWindows: (windows: UploadWindow[]) => uploader.setWindows(windows),
+    // A box back online tells the centre its devices' state at once, not at the next interval.
+    onConnect: () => health.changed(),
     onCommand: (cmd) =>
       void runCommand(
         cmd,

@@ -25,6 +25,8 @@ export interface MqttLinkOptions {
   logger: Logger;
   inventory: () => InventoryBody;
   onWindows: (windows: UploadWindow[]) => void;
+  /** Called on every (re)connection, after status and inventory (the agent sends its health). */
+  onConnect?: () => void;
   /** Commands from the centre (rescan, snapshot, restart a recorder, reload settings). */
   onCommand?: (command: BoxCommand) => void;
   startedAt: string;
@@ -90,6 +92,7 @@ export class MqttLink {
       }
       client.publish(topics.status(this.venueId), this.status(true), { qos: 1, retain: true });
       this.publishInventory();
+      this.opts.onConnect?.();
       this.inflight.clear();
       void this.flush();
     });

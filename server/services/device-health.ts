@@ -104,6 +104,13 @@ export class DeviceHealthService {
     const foreign = [...m.cameras.map((c) => c.id), ...m.sensors.map((s) => s.id)].find((id) => venueOf(id) !== m.venueId);
     if (foreign) throw new AppError('forbidden', `health report of venue "${m.venueId}" names "${foreign}", which belongs to another venue`);
     const at = new Date(m.sentAt) > new Date() ? new Date() : new Date(m.sentAt);
+    // A retained report older than the box's offline status (e.g. read again when the centre
+    // restarts) must not bring a gone box back: its devices stay offline until a fresh report.
+    const status = (await this.venues.listStatus()).find((s) => s.venueId === m.venueId);
+    if (status && !status.online && at <= status.lastSeen) {
+      this.log.debug({ venueId: m.venueId, sentAt: m.sentAt }, 'stale health report of an offline box ignored');
+      return;
+    }
     const venueName = (await this.venues.listVenues([m.venueId]))[0]?.name ?? m.venueId;
     await this.venues.ensureVenue(m.venueId, m.venueId);
     const rows: NewDeviceHealth[] = [

@@ -54,4 +54,20 @@ describe('forged device ids in health reports and room events', () => {
     await client.publishAsync(topics.health(venueId), JSON.stringify(honest), { qos: 1 });
     await waitFor('honest report applied', async () => ((await (await fetch(`${server.url}/api/devices`, { headers: { cookie } })).json()) as DeviceList).devices.some((d) => d.id === `${venueId}.cam-1`), 10_000);
   });
+
+  it('ignores a stale (retained) report of a box that went offline, and accepts a fresh one', async () => {
+    const devices = async () => ((await (await fetch(`${server.url}/api/devices`, { headers: { cookie } })).json()) as DeviceList).devices;
+    const sentBefore = new Date(Date.now() - 60_000).toISOString();
+    await client.publishAsync(topics.status(venueId), JSON.stringify(encodeMessage('status', { venueId, online: false, agentVersion: 'test' })), { qos: 1 });
+    await waitFor('box offline', async () => (await devices()).find((d) => d.id === venueId)?.online === false, 10_000);
+    const stale = encodeMessage('health', { venueId, sentAt: sentBefore, box, cameras: [camera(`${venueId}.cam-1`)], sensors: [] });
+    await client.publishAsync(topics.health(venueId), JSON.stringify(stale), { qos: 1 });
+    await server.link.idle();
+    expect((await devices()).find((d) => d.id === `${venueId}.cam-1`)!.online).toBe(false);
+    expect((await devices()).find((d) => d.id === venueId)!.online).toBe(false);
+    // Back: status online, then a fresh report.
+    await client.publishAsync(topics.status(venueId), JSON.stringify(encodeMessage('status', { venueId, online: true, agentVersion: 'test' })), { qos: 1 });
+    await client.publishAsync(topics.health(venueId), JSON.stringify(encodeMessage('health', { venueId, box, cameras: [camera(`${venueId}.cam-1`)], sensors: [] })), { qos: 1 });
+    await waitFor('camera online again', async () => (await devices()).find((d) => d.id === `${venueId}.cam-1`)?.online, 10_000);
+  });
 });
