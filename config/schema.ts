@@ -7,6 +7,8 @@ import { RoomKind, VenueId } from '../protocol/index.ts';
  */
 const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const Port = z.number().int().min(0).max(65535);
+/** PEM certificate and key files (HTTPS, MQTT over TLS). */
+const TlsFiles = z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) });
 const LocalCode = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits or "-"');
 
 export const ServerConfig = z.strictObject({
@@ -21,7 +23,13 @@ export const ServerConfig = z.strictObject({
     /** mqtt://… of Mosquitto or EMQX; null = an embedded broker listening on embeddedPort. */
     url: z.string().regex(/^mqtts?:\/\//, 'an mqtt:// or mqtts:// URL').nullable(),
     embeddedPort: Port,
+    /** The embedded broker speaks MQTT over TLS (mqtts://) with these files; null = plain MQTT. */
+    tls: TlsFiles.nullable(),
+    /** CA (PEM) to trust for an mqtts:// broker with a private certificate (also used for the embedded one). */
+    caFile: z.string().min(1).nullable(),
   }),
+  /** HTTPS for the API and dashboard with these files; null = plain HTTP (behind a TLS proxy). */
+  tls: TlsFiles.nullable(),
   /** Venue boxes allowed to connect: each authenticates with its venue id and token. */
   agents: z.array(z.strictObject({ venueId: VenueId, token: z.string().min(16, 'at least 16 characters') })),
   sessions: z.strictObject({
@@ -51,6 +59,21 @@ export const ServerConfig = z.strictObject({
     .default({ footageMinutesBefore: 5, footageMinutesAfter: 5, timeZone: 'Asia/Shanghai', maxPhotoBytes: 3 * 1024 * 1024, redactNames: true }),
   demo: z.strictObject({ accounts: z.boolean(), password: z.string().min(8).nullable() }),
   dashboardDir: z.string().min(1),
+  deviceHealth: z.strictObject({
+    /** Width of one history bucket (downsampling). */
+    historyBucketMinutes: z.number().min(0.05).max(24 * 60),
+    /** How often the camera intact rate (摄像机完好率) is sampled. */
+    intactSampleSeconds: z.number().min(0.5).max(3600),
+    historyDays: z.number().int().min(1).max(3650),
+  }),
+  preSessionCheck: z.strictObject({
+    /** How long before a session's planned start its room is checked. */
+    minutesBefore: z.number().min(1).max(24 * 60),
+    /** How often the centre looks for sessions due for their check. */
+    intervalSeconds: z.number().min(0.5).max(3600),
+    /** Audio is part of the record (拾音器): a camera without audio fails the check. */
+    requireAudio: z.boolean(),
+  }),
   logLevel: LogLevel,
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
@@ -77,10 +100,54 @@ export const EdgeAgentConfig = z.strictObject({
     interfaces: z.array(z.string().min(1)),
     timeoutMs: z.number().int().min(100).max(60_000),
     intervalMinutes: z.number().min(0.1).max(24 * 60),
+    /** Multicast probes per discovery run: a lost UDP packet is covered by the next round. */
+    probeRounds: z.number().int().min(1).max(10),
+    /** Cameras on other subnets: GetSystemDateAndTime to every host of small CIDR ranges. */
+    unicast: z.strictObject({
+      /** "10.1.2.0/24" or a single address; at most 1024 addresses per range. */
+      ranges: z.array(z.string().min(1)).max(64),
+      ports: z.array(Port.min(1)).min(1).max(8),
+      concurrency: z.number().int().min(1).max(256),
+      timeoutMs: z.number().int().min(100).max(30_000),
+    }),
   }),
   centre: z.strictObject({ url: z.url(), token: z.string() }),
-  mqtt: z.strictObject({ url: z.string().regex(/^mqtts?:\/\//, 'an mqtt:// or mqtts:// URL') }),
+  mqtt: z.strictObject({
+    url: z.string().regex(/^mqtts?:\/\//, 'an mqtt:// or mqtts:// URL'),
+    /** The broker declares the box gone (last will) after 1.5 × this: 10 s keeps it under 30 s. */
+    keepaliveSeconds: z.number().int().min(2).max(60),
+    /** CA (PEM) to trust for mqtts:// with a private certificate. (HTTPS to the centre: NODE_EXTRA_CA_CERTS.) */
+    caFile: z.string().min(1).nullable(),
+  }),
   dataDir: z.string().min(1),
+  health: z.strictObject({
+    /** How often the retained health report is refreshed (also sent on every change). */
+    intervalSeconds: z.number().min(0.5).max(600),
+    /** Camera clock offset above which a clock-drift state is raised. */
+    clockDriftMs: z.number().int().min(100).max(3_600_000),
+    /** GetSystemDateAndTime on first contact and then this often. */
+    clockCheckMinutes: z.number().min(0.05).max(24 * 60),
+    /** Prometheus /metrics listener; port 0 = any free port (tests). */
+    metrics: z.strictObject({ host: z.string().min(1), port: Port }),
+  }),
+  /** Passwords in these settings may be "enc:v1:…" (AES-256-GCM under this box's key file). */
+  credentials: z.strictObject({ keyFile: z.string().min(1).nullable() }),
+  events: z.strictObject({
+    /** Subscribe to ONVIF events (PullPoint) of cameras that offer them: motion, tamper, video loss. */
+    camera: z.boolean(),
+  }),
+  /** Room sensors on the venue's own MQTT broker (Zigbee2MQTT, Home Assistant discovery, native). */
+  sensors: z.strictObject({
+    /** mqtt://… of the venue's sensor broker; null = no room sensors. May be the centre's broker in tests. */
+    brokerUrl: z.string().regex(/^mqtts?:\/\//, 'an mqtt:// or mqtts:// URL').nullable(),
+    username: z.string().nullable(),
+    password: z.string().nullable(),
+    zigbee2mqttPrefix: z.string().min(1).max(100),
+    homeAssistantPrefix: z.string().min(1).max(100),
+    nativePrefix: z.string().min(1).max(100),
+    /** A sensor silent this long is shown offline. */
+    offlineAfterSeconds: z.number().min(5).max(7 * 86_400),
+  }),
   recording: z.strictObject({
     segmentSeconds: z.number().min(1).max(4),
     restartDelayMs: z.number().int().min(100).max(300_000),

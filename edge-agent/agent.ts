@@ -1,10 +1,19 @@
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { EdgeAgentConfig } from '../config/schema.ts';
-import { deviceId, type CameraInfo, type RoomInfo, type UploadWindow } from '../protocol/index.ts';
+import { deviceId, type CameraHealth, type CameraInfo, type RoomInfo, type UploadWindow } from '../protocol/index.ts';
 import { Catalogue } from './catalogue/catalogue.ts';
 import { discoverCameras, describeConfigured, type FoundCamera } from './discovery/discovery.ts';
-import { MqttLink } from './link/mqtt-link.ts';
+import { CameraEventSubscriber } from './events/camera-events.ts';
+import { RoomEventSender } from './events/room-event-sender.ts';
+import { parseDeviceAddress } from './discovery/onvif-device.ts';
+import { CameraHealthTracker } from './health/camera-health.ts';
+import { SensorHub } from './sensors/sensor-hub.ts';
+import { runCommand } from './commands/command-handler.ts';
+import { grabSnapshot } from './recorder/snapshot.ts';
+import { resolveSecrets } from './credentials/credential-store.ts';
+import { HealthReporter } from './health/health-reporter.ts';
+import { AGENT_VERSION, MqttLink } from './link/mqtt-link.ts';
 import { CameraRecorder } from './recorder/camera-recorder.ts';
 import { Uploader } from './upload/uploader.ts';
 
@@ -17,6 +26,8 @@ export interface AgentOptions {
   logger?: Logger;
   /** How often configured cameras that failed are tried again (default 30 s). */
   retryFailedMs?: number;
+  /** Re-reads the settings for the reload_settings command (main.ts: the config file again). */
+  reloadConfig?: () => EdgeAgentConfig;
 }
 
 interface CameraState {
@@ -36,14 +47,23 @@ export interface Agent {
   /** Recorder of a camera (tests read its ffmpeg arguments). */
   recorder(cameraId: string): CameraRecorder | null;
   rooms(): RoomInfo[];
+  /** Health of every camera as the box sees it (also published retained on the health topic). */
+  cameraHealth(): CameraHealth[];
+  readonly health: HealthReporter;
+  /** Room events (camera ONVIF events, clock drift) on their way to the centre through the outbox. */
+  readonly roomEvents: RoomEventSender;
+  /** Room sensors on the venue's own broker (null when sensors.brokerUrl is not set). */
+  readonly sensors: SensorHub | null;
   /** Runs discovery now (it also runs at start and every discovery.intervalMinutes). */
   discover(): Promise<void>;
   /** Graceful: ffmpeg stopped with SIGINT (playlists closed, last segments catalogued), offline status, catalogue closed. */
   stop(): Promise<void>;
 }
 
-export async function startAgent(config: EdgeAgentConfig, options: AgentOptions = {}): Promise<Agent> {
-  const logger = (options.logger ?? pino({ level: config.logLevel })).child({ venueId: config.venue.id });
+export async function startAgent(settings: EdgeAgentConfig, options: AgentOptions = {}): Promise<Agent> {
+  const logger = (options.logger ?? pino({ level: settings.logLevel })).child({ venueId: settings.venue.id });
+  // Encrypted passwords are opened here, in memory only.
+  const config = resolveSecrets(settings, logger);
   const dataDir = resolve(config.dataDir);
   const catalogue = new Catalogue(join(dataDir, 'catalogue.db'));
   const recordingsDir = join(dataDir, 'recordings');
@@ -60,8 +80,14 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
   const rooms = (): RoomInfo[] => config.rooms.map((r) => ({ id: deviceId(config.venue.id, r.code), name: r.name, kind: r.kind }));
   const cameras = (): CameraInfo[] => [...states.values()].map((s) => s.info);
 
+  const tracker = new CameraHealthTracker({
+    clockDriftMs: config.health.clockDriftMs,
+    // Two stall periods of the recorder without a segment: not recording.
+    staleSegmentMs: Math.max(20_000, config.recording.segmentSeconds * 8_000),
+  });
   let inventoryTimer: NodeJS.Timeout | null = null;
   const inventoryChanged = (): void => {
+    health.changed();
     if (inventoryTimer || stopped) return;
     // Codec, recording and error changes come in bursts: one inventory per burst.
     inventoryTimer = setTimeout(() => {
@@ -78,6 +104,94 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     startedAt,
     inventory: () => ({ venue: { id: config.venue.id, name: config.venue.name }, rooms: rooms(), cameras: cameras() }),
     onWindows: (windows: UploadWindow[]) => uploader.setWindows(windows),
+    // A box back online tells the centre its devices' state at once, not at the next interval.
+    onConnect: () => health.changed(),
+    onCommand: (cmd) =>
+      void runCommand(
+        cmd,
+        {
+          venueId: config.venue.id,
+          knows: (id) => states.has(id),
+          rescan: async () => {
+            await discover();
+            return `discovery done: ${states.size} cameras known`;
+          },
+          snapshot: (id) => {
+            const st = states.get(id)!;
+            if (!st.found.description) throw new Error(`camera ${id} has no stream (${st.info.lastError ?? 'not found'})`);
+            return grabSnapshot(st.found.description.streamUri, st.found.username, st.found.password, config.recording.rtspTransport, config.discovery.timeoutMs * 3);
+          },
+          restartRecorder: async (id) => {
+            const st = states.get(id)!;
+            if (!st.recorder) throw new Error(`camera ${id} has no recorder (${st.info.lastError ?? 'not found'})`);
+            await st.recorder.stop();
+            st.recorder = null;
+            startRecorder(st);
+            return `recorder of ${id} restarted`;
+          },
+          reloadSettings: async () => {
+            if (!options.reloadConfig) throw new Error('this box was started without a settings file to reload');
+            const next = resolveSecrets(options.reloadConfig(), logger);
+            if (next.venue.id !== config.venue.id) throw new Error('the reloaded settings name another venue: restart the agent instead');
+            // What can change at run time: cameras, credentials, discovery; the rest needs a restart.
+            Object.assign(config, { cameras: next.cameras, defaultCredentials: next.defaultCredentials, discovery: next.discovery });
+            await discover();
+            return `settings reloaded: ${next.cameras.length} configured cameras, ${states.size} known`;
+          },
+        },
+        logger,
+      ).then((reply) => link.publishReply(reply)),
+  });
+
+  const roomEvents = new RoomEventSender({ venueId: config.venue.id, catalogue, logger, flush: () => link.batch() });
+  const eventSubs = new Map<string, { xaddr: string; sub: CameraEventSubscriber }>();
+  const watchEvents = (state: CameraState): void => {
+    const d = state.found.description;
+    if (!config.events.camera || !d || stopped) return;
+    const current = eventSubs.get(state.info.id);
+    if (current?.xaddr === d.xaddr) return;
+    current?.sub.stop();
+    const sub = new CameraEventSubscriber({
+      cameraId: state.info.id,
+      roomId: state.info.roomId,
+      address: parseDeviceAddress(d.xaddr),
+      username: state.found.username,
+      password: state.found.password,
+      timeoutMs: config.discovery.timeoutMs,
+      logger,
+      onEvent: (e) => roomEvents.send(e),
+    });
+    eventSubs.set(state.info.id, { xaddr: d.xaddr, sub });
+    sub.start();
+  };
+
+  const sensorHub = config.sensors.brokerUrl
+    ? new SensorHub({ config, logger, onEvent: (e) => roomEvents.send(e), onChange: () => health.changed() })
+    : null;
+
+  const health = new HealthReporter({
+    config,
+    logger,
+    link,
+    tracker,
+    agentVersion: AGENT_VERSION,
+    cameras: () => [...states.values()].map((s) => ({ info: s.info, found: s.found })),
+    outboxDepth: () => catalogue.outboxSize(),
+    sensors: () => sensorHub?.health() ?? [],
+    onClockDrift: (cameraId, offsetMs, drifting) => {
+      const s = states.get(cameraId);
+      roomEvents.send({
+        id: crypto.randomUUID(),
+        deviceId: cameraId,
+        roomId: s?.info.roomId ?? null,
+        kind: 'clock_drift',
+        state: drifting,
+        value: offsetMs,
+        at: new Date().toISOString(),
+        source: 'agent',
+        detail: `camera clock ${offsetMs >= 0 ? 'ahead' : 'behind'} by ${(Math.abs(offsetMs) / 1000).toFixed(1)} s (threshold ${config.health.clockDriftMs / 1000} s)`,
+      });
+    },
   });
 
   const update = (state: CameraState, patch: Partial<CameraInfo>): void => {
@@ -93,7 +207,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     id: f.id,
     roomId: f.roomId,
     name: f.name.slice(0, 200),
-    endpoint: f.description?.endpoint ?? prev?.endpoint ?? null,
+    endpoint: f.description?.endpoint ?? f.endpoint ?? prev?.endpoint ?? null,
     manufacturer: f.description?.manufacturer ?? prev?.manufacturer ?? null,
     model: f.description?.model ?? prev?.model ?? null,
     serial: f.description?.serial ?? prev?.serial ?? null,
@@ -122,8 +236,10 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
       logger: log,
       known: (path) => catalogue.hasSegmentPath(path),
       onSegment: (s) => {
+        tracker.segment(f.id, s);
         if (catalogue.addSegment(s)) uploader.kick();
       },
+      onFps: (fps) => tracker.fps(f.id, fps),
       onState: (st) => {
         const patch: Partial<CameraInfo> = { recording: st.recording };
         if (st.codecs?.video) {
@@ -131,10 +247,13 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
           patch.audioCodec = st.codecs.audio;
         }
         if (st.error !== undefined) patch.lastError = st.error;
+        if (st.error) tracker.reconnect(f.id);
         update(state, patch);
+        health.changed();
       },
     });
     state.recorder = recorder;
+    tracker.recorderStarted(f.id);
     recorder.start();
   };
 
@@ -165,6 +284,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
         }
       }
       if (f.description && !f.error && state.info.lastError?.startsWith('ONVIF')) update(state, { lastError: null });
+      watchEvents(state);
       if (f.description && !state.recorder && !stopped) {
         log.info({ streamUri: f.description.streamUri, roomId: f.roomId }, 'camera found; recording');
         startRecorder(state);
@@ -174,7 +294,8 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
 
   let discovering: Promise<void> | null = null;
   const discover = (): Promise<void> => {
-    discovering ??= discoverCameras(config, logger)
+    const known = [...states.values()].map((s) => ({ id: s.info.id, endpoint: s.info.endpoint }));
+    discovering ??= discoverCameras(config, logger, known)
       .then(apply)
       .catch((err: Error) => logger.error({ err: err.message }, 'discovery failed'))
       .finally(() => (discovering = null));
@@ -185,7 +306,8 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     if (discovering || stopped) return;
     const failed = config.cameras.filter((c) => {
       const s = states.get(deviceId(config.venue.id, c.code));
-      return !s?.recorder;
+      // A wrong password is retried only by discovery runs: cameras lock accounts after repeated failed logins.
+      return !s?.recorder && s?.found.errorKind !== 'auth';
     });
     if (failed.length === 0) return;
     await apply(await Promise.all(failed.map((c) => describeConfigured(config, c))));
@@ -193,10 +315,13 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
 
   uploader.start();
   link.start();
+  await health.start();
+  sensorHub?.start();
   const discoveryTimer = setInterval(() => void discover(), config.discovery.intervalMinutes * 60_000);
   const retryTimer = setInterval(() => void retryFailed().catch(() => {}), options.retryFailedMs ?? 30_000);
   logger.info({ dataDir, cameras: config.cameras.length, discovery: config.discovery.enabled ? config.discovery.interfaces : 'off' }, 'edge agent started');
   await discover();
+  void health.checkClocks();
 
   return {
     config,
@@ -207,12 +332,20 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     cameras,
     rooms,
     recorder: (id) => states.get(id)?.recorder ?? null,
+    cameraHealth: () => health.cameraHealth(),
+    health,
+    roomEvents,
+    sensors: sensorHub,
     discover,
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(discoveryTimer);
       clearInterval(retryTimer);
+      await health.stop();
+      for (const { sub } of eventSubs.values()) sub.stop();
+      await sensorHub?.stop();
+      roomEvents.drain();
       if (inventoryTimer) clearTimeout(inventoryTimer);
       await discovering;
       await Promise.all([...states.values()].map((s) => s.recorder?.stop()));

@@ -19,7 +19,7 @@ try {
 }
 
 const logger = pino({ level: config.logLevel }).child({ program: 'edge-agent' });
-const agent = await startAgent(config, { logger });
+const agent = await startAgent(config, { logger, reloadConfig: () => loadEdgeAgentConfig() });
 
 let stopping = false;
 const shutdown = (signal: string): void => {

@@ -4,3 +4,7 @@ export * from './topics.ts';
 export * from './messages.ts';
 export * from './api.ts';
 export * from './ledger.ts';
+export * from './health.ts';
+export * from './room-events.ts';
+export * from './sensors.ts';
+export * from './pre-session-check.ts';

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { CameraId, IsoTime, RoomId, Sha256Hex, Uuid, VenueId } from './ids.ts';
 import { RoomKind } from './rooms.ts';
+import { BoxHealth, CameraHealth, SensorHealth } from './health.ts';
+import { RoomEvent } from './room-events.ts';
 
 /**
  * Every MQTT payload is JSON with this envelope. `id` lets the receiver drop the duplicates that
@@ -108,11 +110,61 @@ export const UploadWindows = z.object({
 });
 export type UploadWindows = z.infer<typeof UploadWindows>;
 
+/** Edge → centre, retained: the health of the box and of every camera and sensor it watches. */
+export const HealthReport = z.object({
+  ...envelope,
+  type: z.literal('health'),
+  box: BoxHealth,
+  cameras: z.array(CameraHealth).max(2000),
+  sensors: z.array(SensorHealth).max(5000),
+});
+export type HealthReport = z.infer<typeof HealthReport>;
+
+/** Edge → centre through the outbox (QoS 1): room events from cameras, sensors and the box. */
+export const RoomEventBatch = z.object({
+  ...envelope,
+  type: z.literal('events'),
+  events: z.array(RoomEvent).min(1).max(500),
+});
+export type RoomEventBatch = z.infer<typeof RoomEventBatch>;
+
+/** Centre → venue box: a command, answered on the replies topic with the same correlation id. */
+export const BoxCommandName = z.enum(['rescan', 'snapshot', 'restart_recorder', 'reload_settings']);
+export type BoxCommandName = z.infer<typeof BoxCommandName>;
+
+export const BoxCommand = z.object({
+  ...envelope,
+  type: z.literal('commands'),
+  correlationId: Uuid,
+  command: BoxCommandName,
+  /** snapshot and restart_recorder name a camera of the venue. */
+  cameraId: CameraId.optional(),
+  /** A command arriving later (the box was offline) is refused, not run late. */
+  expiresAt: IsoTime,
+});
+export type BoxCommand = z.infer<typeof BoxCommand>;
+
+export const CommandReply = z.object({
+  ...envelope,
+  type: z.literal('replies'),
+  correlationId: Uuid,
+  command: BoxCommandName,
+  ok: z.boolean(),
+  message: z.string().max(1000),
+  /** snapshot: the JPEG, base64. */
+  jpegBase64: z.string().max(700_000).optional(),
+});
+export type CommandReply = z.infer<typeof CommandReply>;
+
 export const messageSchemas = {
   status: AgentStatus,
   inventory: VenueInventory,
   segments: SegmentBatch,
   windows: UploadWindows,
+  health: HealthReport,
+  events: RoomEventBatch,
+  commands: BoxCommand,
+  replies: CommandReply,
 } as const;
 
 export type MessageOf<K extends keyof typeof messageSchemas> = z.infer<(typeof messageSchemas)[K]>;

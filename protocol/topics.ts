@@ -6,6 +6,10 @@
  *   edge → centre   vw/v1/venues/<venue>/inventory   retained                       VenueInventory
  *   edge → centre   vw/v1/venues/<venue>/segments    QoS 1                          SegmentBatch
  *   centre → edge   vw/v1/venues/<venue>/windows     retained                       UploadWindows
+ *   edge → centre   vw/v1/venues/<venue>/health      retained                       HealthReport
+ *   edge → centre   vw/v1/venues/<venue>/events      QoS 1 (outbox)                 RoomEventBatch
+ *   centre → edge   vw/v1/venues/<venue>/commands    QoS 1                          BoxCommand
+ *   edge → centre   vw/v1/venues/<venue>/replies     QoS 1                          CommandReply
  */
 export const TOPIC_ROOT = 'vw/v1/venues';
 
@@ -14,12 +18,20 @@ export const topics = {
   inventory: (venueId: string) => `${TOPIC_ROOT}/${venueId}/inventory`,
   segments: (venueId: string) => `${TOPIC_ROOT}/${venueId}/segments`,
   windows: (venueId: string) => `${TOPIC_ROOT}/${venueId}/windows`,
+  health: (venueId: string) => `${TOPIC_ROOT}/${venueId}/health`,
+  events: (venueId: string) => `${TOPIC_ROOT}/${venueId}/events`,
+  commands: (venueId: string) => `${TOPIC_ROOT}/${venueId}/commands`,
+  replies: (venueId: string) => `${TOPIC_ROOT}/${venueId}/replies`,
 } as const;
+
+/** Topics only the centre publishes to (a box publishing there is refused). */
+export const centreToEdgeKinds: readonly TopicKindName[] = ['windows', 'commands'];
+type TopicKindName = 'status' | 'inventory' | 'segments' | 'windows' | 'health' | 'events' | 'commands' | 'replies';
 
 export type TopicKind = keyof typeof topics;
 
 /** What the centre subscribes to: every venue's edge → centre topics. */
-export const centreSubscriptions = ['status', 'inventory', 'segments'].map((k) => `${TOPIC_ROOT}/+/${k}`);
+export const centreSubscriptions = ['status', 'inventory', 'segments', 'health', 'events', 'replies'].map((k) => `${TOPIC_ROOT}/+/${k}`);
 
 /** Splits a topic into venue and kind; null when it is not one of ours. */
 export function parseTopic(topic: string): { venueId: string; kind: TopicKind } | null {

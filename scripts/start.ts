@@ -107,7 +107,8 @@ async function main(): Promise<void> {
   buildDashboardIfStale();
   mkdirSync(dataDir, { recursive: true });
   const plan = demoVenuePlan();
-  venue = await startVirtualVenue({ venueId: plan.venue.id, logger: pino({ name: 'virtual-venue', level: logLevel }), cameras: plan.cameras.map((c) => ({ code: c.code, name: c.name, username: plan.cameraUser, password: plan.cameraPassword })) });
+  // WS-Discovery on loopback only (never the host's real interfaces): the agent probes 'lo' below.
+  venue = await startVirtualVenue({ venueId: plan.venue.id, logger: pino({ name: 'virtual-venue', level: logLevel }), discovery: { interfaceAddress: '127.0.0.1' }, cameras: plan.cameras.map((c) => ({ code: c.code, name: c.name, username: plan.cameraUser, password: plan.cameraPassword })) });
 
   const externalBroker = process.env.MQTT_URL || null;
   const brokerPort = externalBroker ? null : await freePort(1883);
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
       rooms: plan.rooms,
       cameras: plan.cameras.map((c) => ({ code: c.code, name: c.name, room: c.room, address: venue!.cameras.find((v) => v.code === c.code)!.xaddr })),
       defaultCredentials: { username: plan.cameraUser, password: plan.cameraPassword },
-      discovery: { enabled: false, interfaces: [], timeoutMs: 3000, intervalMinutes: 10 },
+      discovery: { enabled: true, interfaces: ['lo'], timeoutMs: 3000, intervalMinutes: 10 },
       dataDir: path.join(dataDir, 'edge'),
     },
   };

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import express from 'express';
@@ -32,6 +34,12 @@ import { LedgerRepository } from './repositories/ledger.ts';
 import { AuditService } from './services/audit.ts';
 import { LedgerService } from './services/ledger.ts';
 import { LoginGuard } from './services/login-guard.ts';
+import { DeviceHealthRepository } from './repositories/device-health.ts';
+import { DeviceHealthService } from './services/device-health.ts';
+import { RoomEventService } from './services/room-events.ts';
+import { PreSessionCheckService } from './services/pre-session-check.ts';
+import { deviceRouter } from './http/device-routes.ts';
+import { metricsRouter } from './http/metrics.ts';
 import { DiskFootageStore } from './storage/disk-store.ts';
 
 export interface StartOptions {
@@ -50,7 +58,7 @@ export interface RunningServer {
   db: Database;
   dbKind: DatabaseKind;
   link: VenueLink;
-  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; audit: AuditService; ledger: LedgerService; equipment: EquipmentService };
+  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; audit: AuditService; ledger: LedgerService; equipment: EquipmentService; deviceHealth: DeviceHealthService; preSessionCheck: PreSessionCheckService };
   store: DiskFootageStore;
 }
 
@@ -102,6 +110,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const ledger = new LedgerService(db, new LedgerRepository(db), venueRepo, audit, config.ledger, config.sessions, logger.child({ component: 'ledger' }));
     const equipment = new EquipmentService(db, venueRepo, audit, logger.child({ component: 'equipment' }));
     const loginGuard = new LoginGuard(config.auth.maxFailedLogins, config.auth.lockoutMinutes * 60_000);
+    const deviceHealth = new DeviceHealthService(new DeviceHealthRepository(db), venueRepo, config.deviceHealth, logger.child({ component: 'device-health' }));
+    const stopHealthTimers = deviceHealth.startTimers();
+    closers.push(async () => stopHealthTimers());
+    const roomEventService = new RoomEventService(db, deviceHealth, logger.child({ component: 'room-events' }));
+    const preSessionCheck = new PreSessionCheckService(db, sessionRepo, deviceHealth, config.preSessionCheck, logger.child({ component: 'pre-session-check' }));
+    const stopPreCheck = preSessionCheck.start();
+    closers.push(async () => stopPreCheck());
 
     if (config.demo.accounts) {
       if (!config.demo.password) throw new Error('demo.accounts is on but demo.password is not set: set DEMO_PASSWORD');
@@ -120,16 +135,19 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     let brokerUrl: string;
     let credentials: { username?: string; password?: string } = {};
     if (config.mqtt.url === null) {
-      broker = await startEmbeddedBroker({ host: config.host, port: config.mqtt.embeddedPort, agents: config.agents, logger });
+      const mqttTls = config.mqtt.tls ? { cert: readFileSync(config.mqtt.tls.certFile), key: readFileSync(config.mqtt.tls.keyFile) } : null;
+      broker = await startEmbeddedBroker({ host: config.host, port: config.mqtt.embeddedPort, agents: config.agents, logger, tls: mqttTls });
       closers.push(() => broker!.close());
       brokerUrl = broker.url;
       credentials = broker.centreCredentials;
     } else {
       brokerUrl = config.mqtt.url;
     }
+    const brokerCa = config.mqtt.caFile ? readFileSync(config.mqtt.caFile) : config.mqtt.tls && !config.mqtt.url ? readFileSync(config.mqtt.tls.certFile) : undefined;
     const link = new VenueLink({
       url: brokerUrl,
       ...credentials,
+      ...(brokerCa ? { ca: brokerCa } : {}),
       venueIds: config.agents.map((a) => a.venueId),
       venues,
       catalogue,
@@ -137,6 +155,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       processed: processedRepo,
       logger,
       holds: [(venueId) => ledger.windowsFor(venueId)],
+      health: deviceHealth,
+      roomEvents: roomEventService,
     });
     closers.push(() => link.stop());
     const republish = (venueId: string) =>
@@ -174,13 +194,17 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app.use('/api/ledger', reportRouter({ auth, reports: new LedgerReportService(db, config.ledger.timeZone) }));
     app.use('/api/ledger', ledgerRouter({ auth, ledger, audit, maxPhotoBytes: config.ledger.maxPhotoBytes, logger: logger.child({ component: 'ledger-http' }) }));
     app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard }));
+    app.use('/api', deviceRouter({ auth, health: deviceHealth, roomEvents: roomEventService, preSessionCheck, link, logger: logger.child({ component: 'http' }) }));
+    app.use(metricsRouter({ health: deviceHealth, link }));
     app.use('/api', apiNotFound);
     const dashboard = dashboardRouter(config.dashboardDir);
     if (dashboard) app.use(dashboard);
     else logger.info({ dashboardDir: config.dashboardDir }, 'no built dashboard found; serving the API only (npm run build:dashboard)');
     app.use(errorHandler(logger.child({ component: 'http' })));
 
-    const server: Server = createServer(app);
+    const server: Server = config.tls
+      ? (createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app) as unknown as Server)
+      : createServer(app);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
@@ -194,7 +218,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     );
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    const url = `http://${publicHost(config.host)}:${port}`;
+    const url = `${config.tls ? 'https' : 'http'}://${publicHost(config.host)}:${port}`;
     logger.info({ url, brokerUrl, database: database.kind }, 'VenueWatch centre started');
 
     let stopping: Promise<void> | null = null;
@@ -206,7 +230,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       db,
       dbKind: database.kind,
       link,
-      services: { auth, venues, sessions, catalogue, ingest, playback, audit, ledger, equipment },
+      services: { auth, venues, sessions, catalogue, ingest, playback, audit, ledger, equipment, deviceHealth, preSessionCheck },
       store,
     };
   } catch (err) {

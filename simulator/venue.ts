@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { startRtspServer, type RtspServer } from './rtsp/rtsp-server.ts';
 import { startVideoSource, type VideoSource } from './camera/video-source.ts';
-import { startOnvifDevice, type OnvifDevice } from './onvif/device.ts';
+import { startOnvifDevice, type OnvifDevice, type SimulatedEventKind } from './onvif/device.ts';
 import { startWsDiscovery, type DiscoverableDevice, type WsDiscoveryResponder } from './onvif/ws-discovery.ts';
 
 /**
@@ -37,6 +37,11 @@ export interface VirtualVenueOptions {
   cameras: VirtualCameraSpec[];
   /** Address every server listens on and advertises (default 127.0.0.1). */
   host?: string;
+  /**
+   * Address the ONVIF devices listen on when it must differ from `host` — e.g. 0.0.0.0 inside a
+   * test's network namespace, so a camera can change its advertised IP (changeAddress) and still answer.
+   */
+  onvifListenHost?: string;
   /** WS-Discovery responder on that interface address; false/absent = none. */
   discovery?: { interfaceAddress: string } | false;
   logger?: Logger;
@@ -47,8 +52,8 @@ export interface VirtualVenueOptions {
 export interface VirtualCamera {
   code: string;
   name: string;
-  /** ONVIF device service URL. */
-  xaddr: string;
+  /** ONVIF device service URL (follows changeAddress). */
+  readonly xaddr: string;
   /** rtsp://host:port/<code>, no credentials. */
   rtspUrl: string;
   snapshotUri: string;
@@ -65,6 +70,16 @@ export interface VirtualCamera {
   resumeStream(): void;
   /** Shifts the clock GetSystemDateAndTime reports (takes effect at once). */
   setClockOffset(ms: number): void;
+  /**
+   * An IP change: the camera advertises `host` from now on (XAddrs, WS-Discovery answers with a
+   * new MetadataVersion), keeping its endpoint reference. The ONVIF device must listen on an
+   * address that covers `host` (see onvifListenHost).
+   */
+  changeAddress(host: string): void;
+  /** Emits an ONVIF event (motion, tamper, video loss) to the camera's PullPoint subscribers. */
+  emitEvent(kind: SimulatedEventKind, state: boolean): void;
+  /** Live PullPoint subscriptions on the camera. */
+  eventSubscriptions(): number;
   /** True while its publisher is recording into the RTSP server. */
   isStreaming(): boolean;
   /** The video source, for tests that need its details (epochStartMs, starts). */
@@ -140,7 +155,8 @@ export async function startVirtualVenue(options: VirtualVenueOptions): Promise<V
       });
       sources.push(source);
       const deviceOptions = {
-        host,
+        host: options.onvifListenHost ?? host,
+        advertiseHost: host,
         username: spec.username,
         password: spec.password,
         endpoint,
@@ -164,7 +180,9 @@ export async function startVirtualVenue(options: VirtualVenueOptions): Promise<V
       cameras.push({
         code: spec.code,
         name: spec.name,
-        xaddr: device.xaddr,
+        get xaddr() {
+          return device.xaddr;
+        },
         rtspUrl: `rtsp://${host.includes(':') ? `[${host}]` : host}:${rtsp.port}/${spec.code}`,
         snapshotUri: device.snapshotUri,
         endpoint,
@@ -193,6 +211,14 @@ export async function startVirtualVenue(options: VirtualVenueOptions): Promise<V
           clockOffset = ms;
           device.setClockOffset(ms);
         },
+        changeAddress(newHost) {
+          deviceOptions.advertiseHost = newHost;
+          device.setAdvertiseHost(newHost);
+          if (powered) discovery?.set(asDiscoverable());
+          log.info({ host: newHost }, 'camera address changed');
+        },
+        emitEvent: (kind, state) => device.emitEvent(kind, state),
+        eventSubscriptions: () => device.subscriptions(),
         isStreaming: () => rtsp.isPublishing(spec.code),
       });
     }

@@ -18,6 +18,7 @@ export const routes: RouteRecordRaw[] = [
   { path: '/', redirect: '/sessions' },
   { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true } },
   { path: '/sessions', name: 'sessions', component: () => import('./views/SessionsView.vue'), meta: { navKey: 'nav.sessions' } },
+  { path: '/devices', name: 'devices', component: () => import('./views/DevicesView.vue'), meta: { navKey: 'nav.devices' } },
   { path: '/sessions/:id', name: 'session', component: () => import('./views/SessionView.vue'), props: true },
   { path: '/patrol', name: 'patrol', component: () => import('./views/PatrolView.vue'), meta: { navKey: 'nav.patrol' } },
   { path: '/ledger', name: 'ledger', component: () => import('./views/LedgerView.vue'), meta: { navKey: 'nav.ledger' } },

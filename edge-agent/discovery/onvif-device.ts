@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { networkInterfaces } from 'node:os';
 import type * as OnvifTypes from 'onvif';
+import { createSoapGuard, guardCam, SoapGuardError } from './soap-guard.ts';
 
 /**
  * Talks to one ONVIF camera with the `onvif` client: connect with credentials, read its identity,
@@ -115,23 +116,29 @@ export async function describeDevice(
   // Without a listener an 'error'/'warning' event from the client would throw.
   cam.on('error', () => {});
   cam.on('warning', () => {});
+  // Size cap and DTD refusal under the client, before xml2js sees an answer.
+  const guard = createSoapGuard(xaddr);
+  guardCam(cam, guard);
   const overall = Math.max(timeoutMs * 3, 5000);
   try {
-    await withTimeout(call<unknown>((cb) => cam.connect(cb)), overall, `connecting to ${xaddr}`);
-    const info = await withTimeout(call<OnvifTypes.DeviceInformation>((cb) => cam.getDeviceInformation(cb)), overall, 'GetDeviceInformation');
+    await guard.race(withTimeout(call<unknown>((cb) => cam.connect(cb)), overall, `connecting to ${xaddr}`));
+    const info = await guard.race(withTimeout(call<OnvifTypes.DeviceInformation>((cb) => cam.getDeviceInformation(cb)), overall, 'GetDeviceInformation'));
     let endpoint: string | null = null;
     try {
-      endpoint = await withTimeout(getEndpointReference(cam), timeoutMs, 'GetEndpointReference');
-    } catch {
+      endpoint = await guard.race(withTimeout(getEndpointReference(cam), timeoutMs, 'GetEndpointReference'));
+    } catch (err) {
+      if (err instanceof SoapGuardError) throw err;
       // Optional in ONVIF: the endpoint then comes from WS-Discovery, if the camera is found there.
     }
     const profiles = (cam.profiles ?? []) as OnvifTypes.CamProfile[];
     const profileToken = text(profiles[0]?.$?.token) ?? text(profiles[0]?.token) ?? cam.activeSource?.profileToken;
     if (!profileToken) throw new DeviceError(`camera at ${xaddr} reports no media profile: it cannot stream`, 'invalid');
-    const stream = await withTimeout(
-      call<{ uri?: unknown }>((cb) => cam.getStreamUri({ protocol: 'RTSP', profileToken }, cb)),
-      overall,
-      'GetStreamUri',
+    const stream = await guard.race(
+      withTimeout(
+        call<{ uri?: unknown }>((cb) => cam.getStreamUri({ protocol: 'RTSP', profileToken }, cb)),
+        overall,
+        'GetStreamUri',
+      ),
     );
     const uri = text(stream?.uri);
     if (!uri || !/^rtsps?:\/\/[^\s]+$/i.test(uri)) {
@@ -153,7 +160,10 @@ export async function describeDevice(
     };
   } catch (err) {
     if (err instanceof DeviceError) throw err;
+    if (err instanceof SoapGuardError) throw new DeviceError(`${err.message}: this is not a camera VenueWatch will talk to`, 'invalid');
     throw classify(err, xaddr, credentials.username);
+  } finally {
+    guard.dispose();
   }
 }
 

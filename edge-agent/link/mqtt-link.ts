@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { EdgeAgentConfig } from '../../config/schema.ts';
-import { decodeMessage, encodeMessage, topics, type UploadWindow, type VenueInventory } from '../../protocol/index.ts';
+import { decodeMessage, encodeMessage, topics, type BoxCommand, type CommandReply, type UploadWindow, type VenueInventory } from '../../protocol/index.ts';
 import type { Catalogue } from '../catalogue/catalogue.ts';
 
 /**
@@ -24,6 +25,10 @@ export interface MqttLinkOptions {
   logger: Logger;
   inventory: () => InventoryBody;
   onWindows: (windows: UploadWindow[]) => void;
+  /** Called on every (re)connection, after status and inventory (the agent sends its health). */
+  onConnect?: () => void;
+  /** Commands from the centre (rescan, snapshot, restart a recorder, reload settings). */
+  onCommand?: (command: BoxCommand) => void;
   startedAt: string;
   batchIntervalMs?: number;
 }
@@ -63,7 +68,9 @@ export class MqttLink {
       username: this.venueId,
       password: config.centre.token,
       clean: true,
-      keepalive: 30,
+      keepalive: config.mqtt.keepaliveSeconds,
+      // mqtts:// with a private CA: trust exactly that CA.
+      ...(config.mqtt.caFile ? { ca: readFileSync(config.mqtt.caFile) } : {}),
       reconnectPeriod: MIN_RECONNECT_MS,
       connectTimeout: 10_000,
       will: { topic: topics.status(this.venueId), payload: Buffer.from(this.status(false)), qos: 1, retain: true },
@@ -78,8 +85,14 @@ export class MqttLink {
       client.subscribe(topics.windows(this.venueId), { qos: 1 }, (err) => {
         if (err) this.log.error({ err: err.message }, 'cannot subscribe to upload windows');
       });
+      if (this.opts.onCommand) {
+        client.subscribe(topics.commands(this.venueId), { qos: 1 }, (err, granted) => {
+          if (err || granted?.some((g) => g.qos === 128)) this.log.error({ err: err?.message }, 'cannot subscribe to centre commands: check the broker ACL (docs/device-health.md)');
+        });
+      }
       client.publish(topics.status(this.venueId), this.status(true), { qos: 1, retain: true });
       this.publishInventory();
+      this.opts.onConnect?.();
       this.inflight.clear();
       void this.flush();
     });
@@ -96,6 +109,15 @@ export class MqttLink {
       this.log.error({ err: err.message }, `MQTT error${hint}`);
     });
     this.batchTimer = setInterval(() => this.batch(), this.opts.batchIntervalMs ?? 1000);
+  }
+
+  /** Publishes the retained health report (state, not an event: the newest replaces the last). */
+  publishHealth(payload: string): void {
+    const client = this.client;
+    if (!client?.connected) return;
+    client.publish(topics.health(this.venueId), payload, { qos: 1, retain: true }, (err) => {
+      if (err) this.log.debug({ err: err.message }, 'health report not acknowledged; the next one follows');
+    });
   }
 
   /** Publishes the retained inventory now (on connect, and whenever a camera changes). */
@@ -157,7 +179,28 @@ export class MqttLink {
     }
   }
 
+  /** Answers a centre command (QoS 1, not through the outbox: a late answer is no answer). */
+  publishReply(body: Omit<CommandReply, 'v' | 'id' | 'sentAt' | 'type' | 'venueId'>): void {
+    const client = this.client;
+    if (!client?.connected) return;
+    try {
+      const msg = encodeMessage('replies', { venueId: this.venueId, ...body });
+      client.publish(topics.replies(this.venueId), JSON.stringify(msg), { qos: 1 });
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, command: body.command }, 'command reply does not validate; not sent');
+    }
+  }
+
   private onMessage(topic: string, payload: Buffer): void {
+    if (topic === topics.commands(this.venueId) && this.opts.onCommand) {
+      const decoded = decodeMessage('commands', this.venueId, payload);
+      if (!decoded.ok) {
+        this.log.warn({ topic, err: decoded.error }, 'ignored an invalid command message');
+        return;
+      }
+      this.opts.onCommand(decoded.message);
+      return;
+    }
     if (topic !== topics.windows(this.venueId)) return;
     const decoded = decodeMessage('windows', this.venueId, payload);
     if (!decoded.ok) {

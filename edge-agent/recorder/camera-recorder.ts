@@ -24,6 +24,8 @@ export interface CameraRecorderOptions {
   known: (path: string) => boolean;
   onSegment: (segment: SegmentRecord & { path: string }) => void;
   onState: (state: { recording: boolean; codecs?: Codecs; error?: string | null }) => void;
+  /** Frame rate from ffmpeg's progress line, for health. */
+  onFps?: (fps: number) => void;
 }
 
 const MAX_BACKOFF_MS = 60_000;
@@ -64,6 +66,7 @@ export class CameraRecorder {
       (line) => {
         if (/error|failed|unauthori[sz]ed|401/i.test(line)) log.debug({ ffmpeg: line }, 'ffmpeg says');
       },
+      o.onFps,
     );
     this.run = run;
     this.runs++;

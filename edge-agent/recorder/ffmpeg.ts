@@ -70,8 +70,8 @@ export function recordingArgs(spec: RecordingSpec): { input: string; inputOption
     input: withCredentials(spec.rtspUrl, spec.username, spec.password),
     // A short probe: ffmpeg buffers what it reads while probing, so a long probe only delays the
     // first segment (cameras announce their codecs in the SDP anyway).
-    // -nostats: no progress line twice a second per camera for node to read and throw away.
-    inputOptions: ['-nostdin', '-nostats', '-analyzeduration', '1000000', '-probesize', '1000000', '-rtsp_transport', spec.transport],
+    // ffmpeg's stats line stays on: it is where the camera's real frame rate comes from (health).
+    inputOptions: ['-nostdin', '-analyzeduration', '1000000', '-probesize', '1000000', '-rtsp_transport', spec.transport],
     outputOptions: [
       '-map', '0:v:0',
       '-map', '0:a:0?',
@@ -92,7 +92,7 @@ export function recordingArgs(spec: RecordingSpec): { input: string; inputOption
 
 const codecName = (s: string | undefined): string | null => (s ? (s.trim().split(/[\s(]/)[0] ?? '').toLowerCase() || null : null);
 
-export function startRecording(spec: RecordingSpec, onStderr?: (line: string) => void): RecordingRun {
+export function startRecording(spec: RecordingSpec, onStderr?: (line: string) => void, onFps?: (fps: number) => void): RecordingRun {
   const a = recordingArgs(spec);
   const command = ffmpeg(a.input)
     .setFfmpegPath(ffmpegPath())
@@ -110,6 +110,8 @@ export function startRecording(spec: RecordingSpec, onStderr?: (line: string) =>
     resolveCodecs({ video: codecName(data.video), audio: codecName(data.audio) });
   });
   if (onStderr) command.on('stderr', (line: string) => onStderr(redact(line)));
+  // ffmpeg's stats line ("fps=…") also comes with -c copy: the frame rate the camera really delivers.
+  if (onFps) command.on('progress', (p: { currentFps?: number }) => p.currentFps !== undefined && onFps(Number(p.currentFps)));
   command.on('end', () => {
     resolveCodecs({ video: null, audio: null });
     resolveExit({ graceful: true, error: null });

@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError } from 'aedes';
 import type { Logger } from 'pino';
 import { TOPIC_ROOT, topics } from '../../protocol/index.ts';
@@ -28,7 +29,14 @@ function authError(message: string): AuthenticateError {
  * broker ACL would: a venue box logs in as its venue id with its agent token, publishes only under
  * its own venue's topics and subscribes only to its own windows topic.
  */
-export async function startEmbeddedBroker(opts: { host: string; port: number; agents: Array<{ venueId: string; token: string }>; logger: Logger }): Promise<EmbeddedBroker> {
+export async function startEmbeddedBroker(opts: {
+  host: string;
+  port: number;
+  agents: Array<{ venueId: string; token: string }>;
+  logger: Logger;
+  /** PEM certificate and key: MQTT over TLS (mqtts://). */
+  tls?: { cert: Buffer; key: Buffer } | null;
+}): Promise<EmbeddedBroker> {
   const log = opts.logger.child({ component: 'embedded-broker' });
   const centre = { username: `vw-centre-${randomBytes(4).toString('hex')}`, password: randomBytes(24).toString('base64url') };
   const tokens = new Map(opts.agents.map((a) => [a.venueId, a.token]));
@@ -55,21 +63,21 @@ export async function startEmbeddedBroker(opts: { host: string; port: number; ag
       if (!client) return done(null); // the broker's own $SYS messages
       const who = identities.get(client);
       if (who === CENTRE) return done(null);
-      if (who && packet.topic.startsWith(`${TOPIC_ROOT}/${who}/`) && packet.topic !== topics.windows(who)) return done(null);
+      if (who && packet.topic.startsWith(`${TOPIC_ROOT}/${who}/`) && packet.topic !== topics.windows(who) && packet.topic !== topics.commands(who)) return done(null);
       log.warn({ venueId: who, topic: packet.topic }, 'refused publish outside the venue’s own topics');
       done(new Error(`venue "${who}" may not publish to ${packet.topic}`));
     },
     authorizeSubscribe: (client, sub, done) => {
       const who = identities.get(client);
       if (who === CENTRE) return done(null, sub);
-      if (who && sub.topic === topics.windows(who)) return done(null, sub);
+      if (who && (sub.topic === topics.windows(who) || sub.topic === topics.commands(who))) return done(null, sub);
       log.warn({ venueId: who, topic: sub.topic }, 'refused subscription outside the venue’s windows topic');
       // null = a refused subscription (SUBACK 0x80) without dropping the box's connection.
       done(null, null);
     },
   });
 
-  const server: Server = createServer(broker.handle);
+  const server: Server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, broker.handle) : createServer(broker.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());
@@ -80,7 +88,7 @@ export async function startEmbeddedBroker(opts: { host: string; port: number; ag
   log.info({ port }, 'embedded MQTT broker listening');
 
   return {
-    url: `mqtt://${host}:${port}`,
+    url: `${opts.tls ? 'mqtts' : 'mqtt'}://${host}:${port}`,
     port,
     centreCredentials: centre,
     close: async () => {

@@ -19,6 +19,8 @@ export interface VenueLinkOptions {
   url: string;
   username?: string;
   password?: string;
+  /** CA to trust for mqtts:// (PEM). */
+  ca?: Buffer;
   /** Venues allowed to talk to this centre (config.agents); others are rejected and counted. */
   venueIds: string[];
   venues: VenueService;
@@ -28,6 +30,13 @@ export interface VenueLinkOptions {
   logger: Logger;
   /** More owners of upload windows (holds) besides sessions, e.g. the patrol ledger. */
   holds?: Array<(venueId: string) => Promise<UploadWindow[]>>;
+  /** Device health (issue 3): health reports and box online/offline. */
+  health?: {
+    applyReport(message: MessageOf<'health'>): Promise<void>;
+    boxStatus(venueId: string, online: boolean): Promise<void>;
+  };
+  /** Room events (issue 3). */
+  roomEvents?: { applyBatch(message: MessageOf<'events'>): Promise<void> };
 }
 
 /**
@@ -60,6 +69,7 @@ export class VenueLink {
       clientId: `vw-centre-${Math.random().toString(16).slice(2, 10)}`,
       username: this.opts.username,
       password: this.opts.password,
+      ...(this.opts.ca ? { ca: this.opts.ca } : {}),
       clean: true,
       reconnectPeriod: 2000,
       connectTimeout: 10_000,
@@ -116,24 +126,26 @@ export class VenueLink {
     // A retained message is deleted with an empty payload; nothing to handle.
     if (payload.length === 0) return;
     const parsed = parseTopic(topic);
-    if (!parsed || parsed.kind === 'windows') return this.reject(topic, 'not a venue → centre topic');
+    if (!parsed || parsed.kind === 'windows' || parsed.kind === 'commands') return this.reject(topic, 'not a venue → centre topic');
     const { venueId, kind } = parsed;
     if (!this.allowed.has(venueId)) return this.reject(topic, `venue "${venueId}" is not in this centre's agents list: add it with its token`);
     const decoded = decodeMessage(kind, venueId, payload);
     if (!decoded.ok) return this.reject(topic, decoded.error);
     const message = decoded.message;
+    if (kind === 'replies') return this.onReply(topic, message as MessageOf<'replies'>);
     const log = this.log.child({ venueId, kind, messageId: message.id });
     try {
-      if (!(await this.opts.processed.claim(message.id, venueId, kind))) {
+      // Health reports are state (the newest replaces the last): no duplicate bookkeeping for them.
+      if (kind !== 'health' && !(await this.opts.processed.claim(message.id, venueId, kind))) {
         this.counters.duplicates++;
         log.debug('dropped duplicate MQTT message');
         return;
       }
       try {
-        await this.apply(kind, message);
+        await this.apply(kind as 'status' | 'inventory' | 'segments' | 'health' | 'events', message as MessageOf<'status'>);
       } catch (err) {
         // Let a redelivery of this id try again: the failure was ours, not the venue's.
-        if (!(err instanceof AppError)) await this.opts.processed.forget(message.id);
+        if (!(err instanceof AppError) && kind !== 'health') await this.opts.processed.forget(message.id);
         throw err;
       }
       this.counters.processed++;
@@ -144,13 +156,60 @@ export class VenueLink {
     }
   }
 
-  private async apply(kind: 'status' | 'inventory' | 'segments', message: MessageOf<'status'> | MessageOf<'inventory'> | MessageOf<'segments'>): Promise<void> {
+  private readonly pendingCommands = new Map<string, { venueId: string; resolve: (r: MessageOf<'replies'>) => void }>();
+
+  private onReply(topic: string, reply: MessageOf<'replies'>): void {
+    const pending = this.pendingCommands.get(reply.correlationId);
+    // A reply nobody waits for (late, or forged with a made-up id) is refused and logged.
+    if (!pending || pending.venueId !== reply.venueId) return this.reject(topic, `reply to unknown command ${reply.correlationId}`);
+    this.pendingCommands.delete(reply.correlationId);
+    this.counters.processed++;
+    pending.resolve(reply);
+  }
+
+  /**
+   * Sends a command to a venue box and waits for its reply (correlation id); rejects after
+   * `timeoutMs` — the box may be offline — and the box refuses it when it arrives later.
+   */
+  async sendCommand(
+    venueId: string,
+    command: MessageOf<'commands'>['command'],
+    cameraId: string | undefined,
+    timeoutMs = 15_000,
+  ): Promise<MessageOf<'replies'>> {
+    const client = this.client;
+    if (!client?.connected) throw new Error('the centre is not connected to the MQTT broker');
+    const correlationId = crypto.randomUUID();
+    const message = encodeMessage('commands', { venueId, correlationId, command, ...(cameraId ? { cameraId } : {}), expiresAt: new Date(Date.now() + timeoutMs).toISOString() });
+    const reply = new Promise<MessageOf<'replies'>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingCommands.delete(correlationId);
+        reject(new Error(`venue box ${venueId} did not answer "${command}" within ${timeoutMs / 1000} s: is it online?`));
+      }, timeoutMs);
+      this.pendingCommands.set(correlationId, {
+        venueId,
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      });
+    });
+    await client.publishAsync(topics.commands(venueId), JSON.stringify(message), { qos: 1 });
+    this.log.info({ venueId, command, cameraId, correlationId }, 'command sent to venue box');
+    return reply;
+  }
+
+  private async apply(
+    kind: 'status' | 'inventory' | 'segments' | 'health' | 'events',
+    message: MessageOf<'status'> | MessageOf<'inventory'> | MessageOf<'segments'> | MessageOf<'health'> | MessageOf<'events'>,
+  ): Promise<void> {
     const venueId = message.venueId;
     switch (kind) {
       case 'status': {
         const m = message as MessageOf<'status'>;
         await this.opts.venues.setStatus(venueId, m.online, m.agentVersion, m.startedAt ? new Date(m.startedAt) : null, new Date());
         this.log.info({ venueId, online: m.online }, m.online ? 'venue box online' : 'venue box offline');
+        await this.opts.health?.boxStatus(venueId, m.online);
         if (m.online) await this.publishWindows(venueId);
         return;
       }
@@ -162,6 +221,12 @@ export class VenueLink {
       }
       case 'segments':
         await this.opts.catalogue.applyBatch(message as MessageOf<'segments'>);
+        return;
+      case 'health':
+        await this.opts.health?.applyReport(message as MessageOf<'health'>);
+        return;
+      case 'events':
+        await this.opts.roomEvents?.applyBatch(message as MessageOf<'events'>);
         return;
     }
   }

@@ -65,10 +65,29 @@ export interface OnvifDevice {
   setClockOffset(ms: number): void;
   /** Changes the advertised host (an IP change); XAddrs and URIs follow. */
   setAdvertiseHost(host: string): void;
+  /**
+   * Queues an ONVIF event for every PullPoint subscriber: motion (tns1:VideoSource/MotionAlarm),
+   * tamper (tns1:VideoSource/GlobalSceneChange/ImagingService) or video loss (tns1:VideoSource/SignalLoss).
+   */
+  emitEvent(kind: SimulatedEventKind, state: boolean): void;
+  /** Live PullPoint subscriptions (tests wait for the agent to subscribe). */
+  subscriptions(): number;
   close(): Promise<void>;
 }
 
+export type SimulatedEventKind = 'motion' | 'tamper' | 'video_loss';
+
+const EVENT_TOPICS: Record<SimulatedEventKind, string> = {
+  motion: 'tns1:VideoSource/MotionAlarm',
+  tamper: 'tns1:VideoSource/GlobalSceneChange/ImagingService',
+  video_loss: 'tns1:VideoSource/SignalLoss',
+};
+
 const DEVICE_PATH = '/onvif/device_service';
+const EVENTS_PATH = '/onvif/event_service';
+const PULLPOINT_PREFIX = '/onvif/pullpoint/';
+/** How long PullMessages waits for an event before answering empty (the client asks for up to 1 min). */
+const PULL_WAIT_MS = 2000;
 const MEDIA_PATH = '/onvif/media_service';
 const SNAPSHOT_PATH = '/onvif/snapshot.jpg';
 
@@ -151,6 +170,7 @@ export async function startOnvifDevice(options: OnvifDeviceOptions): Promise<Onv
         return (
           '<tds:GetServicesResponse>' +
           svc('http://www.onvif.org/ver10/device/wsdl', DEVICE_PATH, '<tds:Capabilities><tds:Network ZeroConfiguration="false" IPVersion6="false"/><tds:Security UsernameToken="true" HttpDigest="false"/><tds:System DiscoveryResolve="false" DiscoveryBye="true"/></tds:Capabilities>') +
+          svc('http://www.onvif.org/ver10/events/wsdl', EVENTS_PATH, '<tev:Capabilities WSSubscriptionPolicySupport="false" WSPullPointSupport="true" WSPausableSubscriptionManagerInterfaceSupport="false"/>') +
           svc('http://www.onvif.org/ver10/media/wsdl', MEDIA_PATH, '<trt:Capabilities SnapshotUri="true"><trt:ProfileCapabilities MaximumNumberOfProfiles="1"/><trt:StreamingCapabilities RTPMulticast="false" RTP_TCP="true" RTP_RTSP_TCP="true"/></trt:Capabilities>') +
           '</tds:GetServicesResponse>'
         );
@@ -159,6 +179,7 @@ export async function startOnvifDevice(options: OnvifDeviceOptions): Promise<Onv
         return (
           '<tds:GetCapabilitiesResponse><tds:Capabilities>' +
           `<tt:Device><tt:XAddr>${base()}${DEVICE_PATH}</tt:XAddr><tt:System><tt:DiscoveryResolve>false</tt:DiscoveryResolve><tt:DiscoveryBye>true</tt:DiscoveryBye><tt:RemoteDiscovery>false</tt:RemoteDiscovery><tt:SystemBackup>false</tt:SystemBackup><tt:SystemLogging>false</tt:SystemLogging><tt:FirmwareUpgrade>false</tt:FirmwareUpgrade><tt:SupportedVersions><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tt:SupportedVersions></tt:System></tt:Device>` +
+          `<tt:Events><tt:XAddr>${base()}${EVENTS_PATH}</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport><tt:WSPullPointSupport>true</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>` +
           `<tt:Media><tt:XAddr>${base()}${MEDIA_PATH}</tt:XAddr><tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>` +
           '</tds:Capabilities></tds:GetCapabilitiesResponse>'
         );
@@ -166,6 +187,9 @@ export async function startOnvifDevice(options: OnvifDeviceOptions): Promise<Onv
         return '<tds:GetServiceCapabilitiesResponse><tds:Capabilities><tds:Network ZeroConfiguration="false" IPVersion6="false"/><tds:Security UsernameToken="true" HttpDigest="false"/><tds:System DiscoveryResolve="false" DiscoveryBye="true"/></tds:Capabilities></tds:GetServiceCapabilitiesResponse>';
       case 'GetScopes':
         return `<tds:GetScopesResponse>${scopes().map((sc) => `<tds:Scopes><tt:ScopeDef>Fixed</tt:ScopeDef><tt:ScopeItem>${xmlEscape(sc)}</tt:ScopeItem></tds:Scopes>`).join('')}</tds:GetScopesResponse>`;
+      case 'GetEndpointReference':
+        // The device's identity across IP changes (ONVIF core 8.3.x); the same urn as in WS-Discovery.
+        return `<tds:GetEndpointReferenceResponse><tds:GUID>${xmlEscape(options.endpoint)}</tds:GUID></tds:GetEndpointReferenceResponse>`;
       case 'GetHostname':
         return `<tds:GetHostnameResponse><tds:HostnameInformation><tt:FromDHCP>false</tt:FromDHCP><tt:Name>${xmlEscape(info.serial.toLowerCase())}</tt:Name></tds:HostnameInformation></tds:GetHostnameResponse>`;
       case 'GetNetworkInterfaces':
@@ -188,6 +212,76 @@ export async function startOnvifDevice(options: OnvifDeviceOptions): Promise<Onv
           return `<trt:GetStreamUriResponse>${mediaUri(streamUri())}</trt:GetStreamUriResponse>`;
         }
         return `<trt:GetSnapshotUriResponse>${mediaUri(`${base()}${SNAPSHOT_PATH}`)}</trt:GetSnapshotUriResponse>`;
+      }
+      default:
+        return null;
+    }
+  }
+
+  // ---- events: PullPoint subscriptions (ONVIF Event service, WS-BaseNotification) ----
+  interface Subscription {
+    id: string;
+    expires: number;
+    queue: string[];
+    waiter: (() => void) | null;
+  }
+  const subs = new Map<string, Subscription>();
+  let subSeq = 0;
+  const SUB_TTL_MS = 120_000;
+  const isoNow = (): string => new Date(Date.now() + clockOffsetMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const iso = (ms: number): string => new Date(ms + clockOffsetMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const sweep = (): void => {
+    for (const [id, sub] of subs) if (sub.expires < Date.now()) subs.delete(id);
+  };
+  const notification = (kind: SimulatedEventKind, state: boolean): string =>
+    `<wsnt:NotificationMessage><wsnt:Topic Dialect="http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet">${EVENT_TOPICS[kind]}</wsnt:Topic>` +
+    `<wsnt:Message><tt:Message UtcTime="${isoNow()}" PropertyOperation="Changed"><tt:Source><tt:SimpleItem Name="VideoSourceConfigurationToken" Value="VideoSourceConfig_1"/></tt:Source>` +
+    `<tt:Data><tt:SimpleItem Name="State" Value="${state}"/></tt:Data></tt:Message></wsnt:Message></wsnt:NotificationMessage>`;
+
+  /** Event-service operations; null = not an event operation. */
+  function answerEvents(action: string, path: string, body: Record<string, unknown>): Promise<string | { fault: string; status: number }> | null {
+    sweep();
+    switch (action) {
+      case 'GetEventProperties':
+        return Promise.resolve(
+          '<tev:GetEventPropertiesResponse><tev:TopicNamespaceLocation>http://www.onvif.org/onvif/ver10/topics/topicns.xml</tev:TopicNamespaceLocation><wsnt:FixedTopicSet>true</wsnt:FixedTopicSet>' +
+            '<tev:MessageContentFilterDialect>http://www.onvif.org/ver10/tev/messageContentFilter/ItemFilter</tev:MessageContentFilterDialect></tev:GetEventPropertiesResponse>',
+        );
+      case 'CreatePullPointSubscription': {
+        const id = String(++subSeq);
+        const sub: Subscription = { id, expires: Date.now() + SUB_TTL_MS, queue: [], waiter: null };
+        subs.set(id, sub);
+        log.debug({ subscription: id }, 'PullPoint subscription created');
+        return Promise.resolve(
+          `<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference><wsa:Address>${base()}${PULLPOINT_PREFIX}${id}</wsa:Address></tev:SubscriptionReference>` +
+            `<wsnt:CurrentTime>${isoNow()}</wsnt:CurrentTime><wsnt:TerminationTime>${iso(sub.expires)}</wsnt:TerminationTime></tev:CreatePullPointSubscriptionResponse>`,
+        );
+      }
+      case 'PullMessages':
+      case 'Renew':
+      case 'Unsubscribe': {
+        const sub = path.startsWith(PULLPOINT_PREFIX) ? subs.get(path.slice(PULLPOINT_PREFIX.length)) : undefined;
+        if (!sub) return Promise.resolve({ fault: fault('s:Sender', 'ter:InvalidArgVal', 'No such subscription', 'ter:ResourceUnknown'), status: 400 });
+        if (action === 'Unsubscribe') {
+          subs.delete(sub.id);
+          sub.waiter?.();
+          return Promise.resolve('<wsnt:UnsubscribeResponse/>');
+        }
+        sub.expires = Date.now() + SUB_TTL_MS;
+        if (action === 'Renew') {
+          return Promise.resolve(`<wsnt:RenewResponse><wsnt:TerminationTime>${iso(sub.expires)}</wsnt:TerminationTime><wsnt:CurrentTime>${isoNow()}</wsnt:CurrentTime></wsnt:RenewResponse>`);
+        }
+        const limit = Math.max(1, Math.min(100, Number(field(body, 'MessageLimit') ?? 10) || 10));
+        return new Promise((resolve) => {
+          const answer = (): void => {
+            clearTimeout(timer);
+            sub.waiter = null;
+            const msgs = sub.queue.splice(0, limit);
+            resolve(`<tev:PullMessagesResponse><tev:CurrentTime>${isoNow()}</tev:CurrentTime><tev:TerminationTime>${iso(sub.expires)}</tev:TerminationTime>${msgs.join('')}</tev:PullMessagesResponse>`);
+          };
+          const timer = setTimeout(answer, sub.queue.length ? 0 : PULL_WAIT_MS);
+          if (!sub.queue.length) sub.waiter = answer;
+        });
       }
       default:
         return null;
@@ -232,6 +326,16 @@ export async function startOnvifDevice(options: OnvifDeviceOptions): Promise<Onv
       if (action !== 'GetSystemDateAndTime' && !checkUsernameToken(token, options.username, options.password)) {
         log.info({ action, remote: req.socket.remoteAddress, user: token?.username ?? null }, 'ONVIF request refused: not authorized');
         reply(res, 400, fault('s:Sender', 'ter:NotAuthorized', 'Sender not authorized', 'ter:NotAuthorized'));
+        return;
+      }
+      const path = (req.url ?? '/').split('?')[0]!;
+      const eventAnswer = path === EVENTS_PATH || path.startsWith(PULLPOINT_PREFIX) ? answerEvents(action, path, body) : null;
+      if (eventAnswer) {
+        void eventAnswer.then((out) => {
+          if (res.destroyed) return;
+          if (typeof out === 'object') reply(res, out.status, out.fault);
+          else reply(res, 200, envelope(out));
+        });
         return;
       }
       const out = answer(action, body);
@@ -291,7 +395,7 @@ export async function startOnvifDevice(options: OnvifDeviceOptions): Promise<Onv
 
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'POST' && (path === DEVICE_PATH || path === MEDIA_PATH)) return handleSoap(req, res);
+    if (req.method === 'POST' && (path === DEVICE_PATH || path === MEDIA_PATH || path === EVENTS_PATH || path?.startsWith(PULLPOINT_PREFIX))) return handleSoap(req, res);
     if (req.method === 'GET' && path === SNAPSHOT_PATH) return handleSnapshot(req, res);
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not found\n');
   });
@@ -330,7 +434,23 @@ export async function startOnvifDevice(options: OnvifDeviceOptions): Promise<Onv
     setAdvertiseHost(h) {
       advertiseHost = h;
     },
+    emitEvent(kind, state) {
+      sweep();
+      const xml = notification(kind, state);
+      for (const sub of subs.values()) {
+        sub.queue.push(xml);
+        if (sub.queue.length > 1000) sub.queue.shift();
+        sub.waiter?.();
+      }
+      log.info({ kind, state, subscribers: subs.size }, 'ONVIF event');
+    },
+    subscriptions() {
+      sweep();
+      return subs.size;
+    },
     close() {
+      for (const sub of subs.values()) sub.waiter?.();
+      subs.clear();
       return new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

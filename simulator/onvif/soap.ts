@@ -13,6 +13,10 @@ export const NS = {
   trt: 'http://www.onvif.org/ver10/media/wsdl',
   tt: 'http://www.onvif.org/ver10/schema',
   ter: 'http://www.onvif.org/ver10/error',
+  tev: 'http://www.onvif.org/ver10/events/wsdl',
+  wsnt: 'http://docs.oasis-open.org/wsn/b-2',
+  wsa: 'http://www.w3.org/2005/08/addressing',
+  tns1: 'http://www.onvif.org/ver10/topics',
   wsse: 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd',
   wsu: 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd',
 } as const;
@@ -121,7 +125,7 @@ export function xmlEscape(s: string | number | boolean): string {
 export function envelope(body: string): string {
   return (
     '<?xml version="1.0" encoding="UTF-8"?>' +
-    `<s:Envelope xmlns:s="${NS.s}" xmlns:tds="${NS.tds}" xmlns:trt="${NS.trt}" xmlns:tt="${NS.tt}" xmlns:ter="${NS.ter}">` +
+    `<s:Envelope xmlns:s="${NS.s}" xmlns:tds="${NS.tds}" xmlns:trt="${NS.trt}" xmlns:tt="${NS.tt}" xmlns:ter="${NS.ter}" xmlns:tev="${NS.tev}" xmlns:wsnt="${NS.wsnt}" xmlns:wsa="${NS.wsa}" xmlns:tns1="${NS.tns1}">` +
     `<s:Body>${body}</s:Body></s:Envelope>`
   );
 }

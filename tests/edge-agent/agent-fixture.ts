@@ -29,6 +29,7 @@ export function agentConfig(overrides: Record<string, unknown>): EdgeAgentConfig
       discovery: { enabled: false, interfaces: [], timeoutMs: 3000, intervalMinutes: 60 },
       recording: { segmentSeconds: 2, restartDelayMs: 500, rtspTransport: 'tcp' },
       upload: { concurrency: 2, retryDelayMs: 300 },
+      health: { metrics: { host: '127.0.0.1', port: 0 } },
       logLevel: 'silent',
       ...overrides,
     },

@@ -1,0 +1,130 @@
+import express, { Router, type Request } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { BoxCommandName, CameraId, SensorRoomAssignment, type Alert, type AlertList, type DeviceHealthEntry } from '../../protocol/index.ts';
+import type { AuthService } from '../services/auth.ts';
+import type { DeviceHealthService } from '../services/device-health.ts';
+import type { RoomEventService } from '../services/room-events.ts';
+import type { PreSessionCheckService } from '../services/pre-session-check.ts';
+import type { VenueLink } from '../broker/venue-link.ts';
+import { AppError } from '../services/errors.ts';
+import { currentUser, requireUser } from './auth.ts';
+import { parseWith } from './errors.ts';
+
+/**
+ * Device health API: the board (GET /devices), a device's history, the alerts with acknowledge,
+ * the daily intact rate, and an SSE stream of changes (GET /devices/events) scoped, like every
+ * answer here, to the venues the user may see.
+ */
+
+const HistoryQuery = z.object({ hours: z.coerce.number().min(0.1).max(24 * 90).default(24) });
+const AlertQuery = z.object({ open: z.enum(['0', '1', 'true', 'false']).optional() });
+const IntactQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
+
+const param = (req: Request, name: string): string => String(req.params[name] ?? '');
+
+const CommandRequest = z.object({ command: BoxCommandName, cameraId: CameraId.optional() });
+const EventQuery = z.object({ roomId: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(1000).default(200) });
+
+export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthService; roomEvents: RoomEventService; preSessionCheck: PreSessionCheckService; link: VenueLink; logger: Logger; heartbeatMs?: number }): Router {
+  const r = Router();
+  const signedIn = requireUser(deps.auth);
+
+  r.get('/devices', signedIn, async (_req, res) => {
+    res.json(await deps.health.list(currentUser(res)));
+  });
+
+  r.get('/devices/events', signedIn, (req, res) => {
+    const user = currentUser(res);
+    const mine = (venueId: string): boolean => user.venueIds === null || user.venueIds.includes(venueId);
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write('retry: 2000\n\n');
+    const send = (event: string, data: unknown): void => {
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    const onDevice = (d: DeviceHealthEntry): void => {
+      if (mine(d.venueId)) send('device', d);
+    };
+    const onAlert = (a: Alert): void => {
+      if (mine(a.venueId)) send('alert', a);
+    };
+    const onRoomEvent = (e: { venueId: string }): void => {
+      if (mine(e.venueId)) send('room-event', e);
+    };
+    deps.health.events.on('device', onDevice);
+    deps.health.events.on('alert', onAlert);
+    deps.health.events.on('room-event', onRoomEvent);
+    // Proxies drop quiet connections: a comment line now and then keeps it open.
+    const beat = setInterval(() => res.write(': keep-alive\n\n'), deps.heartbeatMs ?? 15_000);
+    req.on('close', () => {
+      clearInterval(beat);
+      deps.health.events.off('device', onDevice);
+      deps.health.events.off('alert', onAlert);
+      deps.health.events.off('room-event', onRoomEvent);
+    });
+  });
+
+  r.get('/devices/intact-rate', signedIn, async (req, res) => {
+    const q = parseWith(IntactQuery, req.query, 'intact-rate query');
+    res.json({ days: await deps.health.intactDaily(currentUser(res), q.days) });
+  });
+
+  r.get('/devices/:id/history', signedIn, async (req, res) => {
+    const q = parseWith(HistoryQuery, req.query, 'history query (hours)');
+    res.json(await deps.health.history(param(req, 'id'), q.hours, currentUser(res)));
+  });
+
+  r.put('/sensors/:id/room', signedIn, express.json({ limit: '4kb' }), async (req, res) => {
+    const body = parseWith(SensorRoomAssignment, req.body, 'sensor room ({"roomId": "<venue>.<room>"} or null)');
+    res.json(await deps.health.assignSensor(param(req, 'id'), body.roomId, currentUser(res)));
+  });
+
+  const sessionId = (req: Request): string => {
+    const id = param(req, 'id');
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `session ${id} does not exist`);
+    return id;
+  };
+  r.get('/sessions/:id/pre-check', signedIn, async (req, res) => {
+    const result = await deps.preSessionCheck.result(sessionId(req), currentUser(res));
+    if (!result) throw new AppError('not_found', 'this session has not been checked yet: it is checked before it starts, or run the check now (POST)');
+    res.json(result);
+  });
+  r.post('/sessions/:id/pre-check', signedIn, async (req, res) => {
+    res.json(await deps.preSessionCheck.runFor(sessionId(req), currentUser(res)));
+  });
+
+  // Commands to a venue box (maintenance): rescan, snapshot, restart a recorder, reload settings.
+  r.post('/venues/:id/commands', signedIn, express.json({ limit: '4kb' }), async (req, res) => {
+    const user = currentUser(res);
+    const venueId = param(req, 'id');
+    if (user.role !== 'admin' && user.role !== 'maintenance') throw new AppError('forbidden', 'only administrators and maintenance staff send commands to venue boxes');
+    if (user.venueIds && !user.venueIds.includes(venueId)) throw new AppError('not_found', `venue ${venueId} does not exist`);
+    const body = parseWith(CommandRequest, req.body, 'command');
+    try {
+      const reply = await deps.link.sendCommand(venueId, body.command, body.cameraId);
+      deps.logger.info({ venueId, command: body.command, cameraId: body.cameraId, ok: reply.ok, by: user.username }, 'venue box command answered');
+      res.json(reply);
+    } catch (err) {
+      throw new AppError('unavailable', (err as Error).message);
+    }
+  });
+
+  r.get('/events', signedIn, async (req, res) => {
+    const q = parseWith(EventQuery, req.query, 'events query (roomId, limit)');
+    res.json(await deps.roomEvents.list(currentUser(res), q));
+  });
+
+  r.get('/alerts', signedIn, async (req, res) => {
+    const q = parseWith(AlertQuery, req.query, 'alerts query');
+    const answer: AlertList = { alerts: await deps.health.alerts(currentUser(res), q.open === '1' || q.open === 'true') };
+    res.json(answer);
+  });
+
+  r.post('/alerts/:id/acknowledge', signedIn, async (req, res) => {
+    const id = param(req, 'id');
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `alert ${id} does not exist`);
+    res.json(await deps.health.acknowledge(id, currentUser(res)));
+  });
+
+  return r;
+}
