@@ -7,7 +7,7 @@ import { sensorLocalId } from '../../edge-agent/sensors/sensor-hub.ts';
 import { fromHaConfig, fromHaState, fromZigbee2Mqtt } from '../../edge-agent/sensors/sensor-mapping.ts';
 import type { DeviceList, RoomEventList } from '../../protocol/index.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
-import { login, serverConfig, silent, tempDir } from '../server/support.ts';
+import { csrf, login, serverConfig, silent, tempDir } from '../server/support.ts';
 import { need, type Check } from '../support/prerequisites.ts';
 import { agentConfig, freePort, quietLogger, scratchDir, uniqueVenue, waitFor } from './agent-fixture.ts';
 
@@ -134,13 +134,13 @@ describe.runIf(need(mosquitto))('room sensors from Zigbee2MQTT and Home Assistan
   it('assigns the door sensor to a room at the centre; its opening is a room event there', async () => {
     const put = await fetch(`${server.url}/api/sensors/${encodeURIComponent(doorId)}/room`, {
       method: 'PUT',
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, ...csrf(cookie), 'content-type': 'application/json' },
       body: JSON.stringify({ roomId }),
     });
     expect(put.status).toBe(200);
     const forged = await fetch(`${server.url}/api/sensors/${encodeURIComponent(doorId)}/room`, {
       method: 'PUT',
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, ...csrf(cookie), 'content-type': 'application/json' },
       body: JSON.stringify({ roomId: 'other-venue.room-1' }),
     });
     expect(forged.status).toBe(400);

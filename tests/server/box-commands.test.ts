@@ -6,7 +6,7 @@ import { encodeMessage, topics, type CommandReply } from '../../protocol/index.t
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
 import { agentConfig, quietLogger, scratchDir } from '../edge-agent/agent-fixture.ts';
-import { login, serverConfig, silent, tempDir, uniqueVenueId, waitFor } from './support.ts';
+import { csrf, login, serverConfig, silent, tempDir, uniqueVenueId, waitFor } from './support.ts';
 
 /**
  * Commands from the centre to a venue box over MQTT (correlation id + reply) through the HTTP
@@ -26,7 +26,7 @@ describe('centre → box commands', () => {
   const cameraId = `${venueId}.cam-1`;
 
   const send = async (body: unknown): Promise<{ status: number; reply: CommandReply }> => {
-    const res = await fetch(`${server.url}/api/venues/${venueId}/commands`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${server.url}/api/venues/${venueId}/commands`, { method: 'POST', headers: { cookie, ...csrf(cookie), 'content-type': 'application/json' }, body: JSON.stringify(body) });
     return { status: res.status, reply: (await res.json()) as CommandReply };
   };
 

@@ -8,7 +8,7 @@ import { topics, type AlertList, type DeviceHistory, type DeviceList } from '../
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
 import { quietLogger } from '../edge-agent/agent-fixture.ts';
-import { createPgDatabase, login, MOSQUITTO_URL, serverConfig, silent, tempDir, uniqueVenueId, waitFor } from './support.ts';
+import { createPgDatabase, csrf, login, MOSQUITTO_URL, serverConfig, silent, tempDir, uniqueVenueId, waitFor } from './support.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const PASSWORD = 'health-pass-1';
@@ -179,7 +179,7 @@ describe.each([
     const alerts = (await (await fetch(`${server.url}/api/alerts?open=1`, { headers: { cookie } })).json()) as AlertList;
     const boxAlert = alerts.alerts.find((a) => a.kind === 'box_offline' && a.venueId === venueId)!;
     expect(boxAlert.message).toContain(venueId);
-    const ack = await fetch(`${server.url}/api/alerts/${boxAlert.id}/acknowledge`, { method: 'POST', headers: { cookie } });
+    const ack = await fetch(`${server.url}/api/alerts/${boxAlert.id}/acknowledge`, { method: 'POST', headers: { cookie, ...csrf(cookie) } });
     expect(ack.status).toBe(200);
     expect(((await ack.json()) as { acknowledgedBy: string }).acknowledgedBy).toBe('tech');
   }, 60_000);

@@ -5,7 +5,7 @@ import type { AlertList, DeviceList, PreSessionCheckResult } from '../../protoco
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
 import { agentConfig, quietLogger, scratchDir } from '../edge-agent/agent-fixture.ts';
-import { createPgDatabase, login, serverConfig, silent, tempDir, uniqueVenueId, waitFor } from './support.ts';
+import { createPgDatabase, csrf, login, serverConfig, silent, tempDir, uniqueVenueId, waitFor } from './support.ts';
 
 /**
  * The pre-session check catches a dead camera: a session booked 10 minutes ahead (inside the
@@ -75,7 +75,7 @@ describe('pre-session check (PostgreSQL)', () => {
     const start = new Date(Date.now() + 10 * 60_000);
     const created = await fetch(`${server.url}/api/sessions`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, ...csrf(cookie), 'content-type': 'application/json' },
       body: JSON.stringify({ projectCode: 'PRE-2026-001', projectName: 'Road works', kind: 'evaluation', roomId, plannedStart: start.toISOString(), plannedEnd: new Date(start.getTime() + 3600_000).toISOString() }),
     });
     expect(created.status).toBe(201);
