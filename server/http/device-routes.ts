@@ -7,6 +7,7 @@ import type { DeviceHealthService } from '../services/device-health.ts';
 import type { RoomEventService } from '../services/room-events.ts';
 import type { PreSessionCheckService } from '../services/pre-session-check.ts';
 import type { VenueLink } from '../broker/venue-link.ts';
+import { canSeeVenue, requireCapability } from '../services/access.ts';
 import { AppError } from '../services/errors.ts';
 import { currentUser, requireUser } from './auth.ts';
 import { parseWith } from './errors.ts';
@@ -36,7 +37,7 @@ export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthServ
 
   r.get('/devices/events', signedIn, (req, res) => {
     const user = currentUser(res);
-    const mine = (venueId: string): boolean => user.venueIds === null || user.venueIds.includes(venueId);
+    const mine = (venueId: string): boolean => canSeeVenue(user, venueId);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write('retry: 2000\n\n');
     const send = (event: string, data: unknown): void => {
@@ -75,6 +76,7 @@ export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthServ
   });
 
   r.put('/sensors/:id/room', signedIn, express.json({ limit: '4kb' }), async (req, res) => {
+    requireCapability(currentUser(res), 'sensor.assign', 'assign sensors to rooms');
     const body = parseWith(SensorRoomAssignment, req.body, 'sensor room ({"roomId": "<venue>.<room>"} or null)');
     res.json(await deps.health.assignSensor(param(req, 'id'), body.roomId, currentUser(res)));
   });
@@ -90,6 +92,7 @@ export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthServ
     res.json(result);
   });
   r.post('/sessions/:id/pre-check', signedIn, async (req, res) => {
+    requireCapability(currentUser(res), 'session.precheck', 'run the pre-session check');
     res.json(await deps.preSessionCheck.runFor(sessionId(req), currentUser(res)));
   });
 
@@ -97,8 +100,8 @@ export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthServ
   r.post('/venues/:id/commands', signedIn, express.json({ limit: '4kb' }), async (req, res) => {
     const user = currentUser(res);
     const venueId = param(req, 'id');
-    if (user.role !== 'admin' && user.role !== 'maintenance') throw new AppError('forbidden', 'only administrators and maintenance staff send commands to venue boxes');
-    if (user.venueIds && !user.venueIds.includes(venueId)) throw new AppError('not_found', `venue ${venueId} does not exist`);
+    if (!canSeeVenue(user, venueId)) throw new AppError('not_found', `venue ${venueId} does not exist`);
+    requireCapability(user, 'device.command', 'send commands to venue boxes');
     const body = parseWith(CommandRequest, req.body, 'command');
     try {
       const reply = await deps.link.sendCommand(venueId, body.command, body.cameraId);
@@ -123,6 +126,7 @@ export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthServ
   r.post('/alerts/:id/acknowledge', signedIn, async (req, res) => {
     const id = param(req, 'id');
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `alert ${id} does not exist`);
+    requireCapability(currentUser(res), 'device.acknowledge', 'acknowledge alerts');
     res.json(await deps.health.acknowledge(id, currentUser(res)));
   });
 

@@ -13,11 +13,25 @@ export function canSeeVenue(user: Scoped, venueId: string): boolean {
   return user.venueIds === null || user.venueIds.includes(venueId);
 }
 
-export type Capability = 'session.create' | 'ledger.create' | 'ledger.correct' | 'ledger.categories' | `ledger.${LedgerAction}`;
+export type Capability =
+  | 'session.create'
+  | 'session.precheck'
+  | 'device.command'
+  | 'device.acknowledge'
+  | 'sensor.assign'
+  | 'ledger.create'
+  | 'ledger.correct'
+  | 'ledger.categories'
+  | `ledger.${LedgerAction}`;
 
 /** Roles allowed each capability. city_supervisor reads every county and changes nothing. */
 export const CAPABILITIES: Record<Capability, readonly Role[]> = {
   'session.create': ['admin', 'supervisor', 'venue_admin'],
+  // The pre-session check and its alerts concern maintenance and patrol (issue 3).
+  'session.precheck': ['admin', 'maintenance', 'patrol', 'supervisor', 'venue_admin'],
+  'device.command': ['admin', 'maintenance', 'venue_admin'],
+  'device.acknowledge': ['admin', 'maintenance', 'patrol', 'supervisor', 'venue_admin'],
+  'sensor.assign': ['admin', 'maintenance', 'venue_admin'],
   'ledger.create': ['admin', 'patrol', 'supervisor', 'venue_admin'],
   'ledger.correct': ['admin', 'patrol', 'supervisor', 'venue_admin'],
   'ledger.categories': ['admin'],
