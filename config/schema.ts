@@ -71,6 +71,15 @@ export const EdgeAgentConfig = z.strictObject({
     concurrency: z.number().int().min(1).max(16),
     retryDelayMs: z.number().int().min(100).max(600_000),
   }),
+  /** Recording continuity (issue 5): watchdog, restart backoff, what counts as a gap. */
+  continuity: z.strictObject({
+    /** A recorder with no new segment for this long is restarted. */
+    watchdogSeconds: z.number().min(1).max(600),
+    /** Ceiling of the restart backoff (restarts begin at recording.restartDelayMs and double). */
+    maxRestartDelayMs: z.number().int().min(100).max(300_000),
+    /** Missing footage longer than this becomes a gap row with its cause. */
+    gapThresholdSeconds: z.number().min(0).max(600),
+  }),
   logLevel: LogLevel,
 });
 export type EdgeAgentConfig = z.infer<typeof EdgeAgentConfig>;

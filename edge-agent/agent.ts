@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import type { EdgeAgentConfig } from '../config/schema.ts';
 import { deviceId, type CameraInfo, type RoomInfo, type UploadWindow } from '../protocol/index.ts';
 import { Catalogue } from './catalogue/catalogue.ts';
+import { GapTracker } from './continuity/gap-tracker.ts';
 import { discoverCameras, describeConfigured, type FoundCamera } from './discovery/discovery.ts';
 import { MqttLink } from './link/mqtt-link.ts';
 import { CameraRecorder } from './recorder/camera-recorder.ts';
@@ -31,6 +32,8 @@ export interface Agent {
   readonly link: MqttLink;
   readonly uploader: Uploader;
   readonly logger: Logger;
+  /** Recording gaps with their causes (issue 5). */
+  readonly gaps: GapTracker;
   /** Every camera the agent knows, as it tells the centre. */
   cameras(): CameraInfo[];
   /** Recorder of a camera (tests read its ffmpeg arguments). */
@@ -48,6 +51,9 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
   const catalogue = new Catalogue(join(dataDir, 'catalogue.db'));
   const recordingsDir = join(dataDir, 'recordings');
   const startedAt = new Date().toISOString();
+  const gaps = new GapTracker({ catalogue, venueId: config.venue.id, thresholdSeconds: config.continuity.gapThresholdSeconds, logger });
+  // Before any recorder: the time the agent was down is dated from the catalogue as it was left.
+  gaps.start(Date.parse(startedAt));
   const states = new Map<string, CameraState>();
   let stopped = false;
 
@@ -118,11 +124,17 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
       transport: config.recording.rtspTransport,
       segmentSeconds: config.recording.segmentSeconds,
       restartDelayMs: config.recording.restartDelayMs,
+      watchdogMs: config.continuity.watchdogSeconds * 1000,
+      maxRestartDelayMs: config.continuity.maxRestartDelayMs,
+      onFailure: (failure) => gaps.noteFailure(f.id, failure),
       recordingsDir,
       logger: log,
       known: (path) => catalogue.hasSegmentPath(path),
       onSegment: (s) => {
-        if (catalogue.addSegment(s)) uploader.kick();
+        if (catalogue.addSegment(s)) {
+          gaps.onSegment(s);
+          uploader.kick();
+        }
       },
       onState: (st) => {
         const patch: Partial<CameraInfo> = { recording: st.recording };
@@ -204,6 +216,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     link,
     uploader,
     logger,
+    gaps,
     cameras,
     rooms,
     recorder: (id) => states.get(id)?.recorder ?? null,
@@ -218,6 +231,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
       await Promise.all([...states.values()].map((s) => s.recorder?.stop()));
       await uploader.stop();
       await link.stop();
+      gaps.stop();
       catalogue.close();
       logger.info('edge agent stopped');
     },

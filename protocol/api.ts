@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CameraId, IsoTime, RoomId, Uuid, VenueId } from './ids.ts';
 import { Role, RoomKind, SessionKind } from './rooms.ts';
 import { SegmentRecord } from './messages.ts';
+import { GapCause, GapKind } from './gaps.ts';
 
 /**
  * The centre's HTTP API. Request bodies are schemas (validated by the server, reused by the
@@ -136,8 +137,12 @@ export const SessionCamera = z.object({
   recordedSeconds: z.number(),
   /** Seconds of that window the centre holds and can play. */
   storedSeconds: z.number(),
-  /** Stretches of the window longer than the gap threshold with no recorded footage. */
-  gaps: z.array(TimeRange),
+  /**
+   * Stretches of the window longer than the gap threshold with no recorded footage (kind video),
+   * and stretches the venue reported without sound (kind audio). `cause` is the venue box's
+   * reason; null while the box has not reported one (e.g. the gap is still open).
+   */
+  gaps: z.array(TimeRange.extend({ kind: GapKind.optional(), cause: GapCause.nullable().optional() })),
   playlistUrl: z.string(),
 });
 export type SessionCamera = z.infer<typeof SessionCamera>;

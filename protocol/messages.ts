@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CameraId, IsoTime, RoomId, Sha256Hex, Uuid, VenueId } from './ids.ts';
 import { RoomKind } from './rooms.ts';
+import { GapRecord } from './gaps.ts';
 
 /**
  * Every MQTT payload is JSON with this envelope. `id` lets the receiver drop the duplicates that
@@ -108,11 +109,20 @@ export const UploadWindows = z.object({
 });
 export type UploadWindows = z.infer<typeof UploadWindows>;
 
+/** Edge → centre: recording gaps (with their cause) as the venue box closed them. */
+export const GapBatch = z.object({
+  ...envelope,
+  type: z.literal('gaps'),
+  gaps: z.array(GapRecord).min(1).max(1000),
+});
+export type GapBatch = z.infer<typeof GapBatch>;
+
 export const messageSchemas = {
   status: AgentStatus,
   inventory: VenueInventory,
   segments: SegmentBatch,
   windows: UploadWindows,
+  gaps: GapBatch,
 } as const;
 
 export type MessageOf<K extends keyof typeof messageSchemas> = z.infer<(typeof messageSchemas)[K]>;

@@ -14,6 +14,8 @@ import { dashboardRouter } from './http/dashboard.ts';
 import { apiNotFound, errorHandler } from './http/errors.ts';
 import { apiRouter } from './http/routes.ts';
 import { ProcessedMessageRepository } from './repositories/messages.ts';
+import { GapRepository } from './repositories/gaps.ts';
+import { GapService } from './services/gaps.ts';
 import { SegmentRepository } from './repositories/segments.ts';
 import { SessionRepository } from './repositories/sessions.ts';
 import { UserRepository } from './repositories/users.ts';
@@ -42,7 +44,7 @@ export interface RunningServer {
   db: Database;
   dbKind: DatabaseKind;
   link: VenueLink;
-  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService };
+  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; gaps: GapService };
   store: DiskFootageStore;
 }
 
@@ -90,6 +92,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const catalogue = new CatalogueService(segmentRepo, venueRepo, logger.child({ component: 'catalogue' }));
     const ingest = new IngestService(segmentRepo, venueRepo, store, logger.child({ component: 'ingest' }));
     const playback = new PlaybackService(segmentRepo, venueRepo, store);
+    const gaps = new GapService(new GapRepository(db), logger.child({ component: 'gaps' }));
+    sessions.useGapCauses(gaps);
 
     if (config.demo.accounts) {
       if (!config.demo.password) throw new Error('demo.accounts is on but demo.password is not set: set DEMO_PASSWORD');
@@ -117,6 +121,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       sessions,
       processed: processedRepo,
       logger,
+      gaps,
     });
     closers.push(() => link.stop());
     const republish = (venueId: string) =>
@@ -182,7 +187,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       db,
       dbKind: database.kind,
       link,
-      services: { auth, venues, sessions, catalogue, ingest, playback },
+      services: { auth, venues, sessions, catalogue, ingest, playback, gaps },
       store,
     };
   } catch (err) {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { centreSubscriptions, decodeMessage, encodeMessage, parseTopic, topics, type MessageOf } from '../../protocol/index.ts';
 import type { ProcessedMessageRepository } from '../repositories/messages.ts';
 import type { CatalogueService } from '../services/catalogue.ts';
+import type { GapService } from '../services/gaps.ts';
 import { AppError } from '../services/errors.ts';
 import type { SessionService } from '../services/sessions.ts';
 import type { VenueService } from '../services/venues.ts';
@@ -26,6 +27,8 @@ export interface VenueLinkOptions {
   sessions: SessionService;
   processed: ProcessedMessageRepository;
   logger: Logger;
+  /** Recording gaps (issue 5); without it gap messages are refused. */
+  gaps?: GapService;
 }
 
 /**
@@ -142,7 +145,10 @@ export class VenueLink {
     }
   }
 
-  private async apply(kind: 'status' | 'inventory' | 'segments', message: MessageOf<'status'> | MessageOf<'inventory'> | MessageOf<'segments'>): Promise<void> {
+  private async apply(
+    kind: 'status' | 'inventory' | 'segments' | 'gaps',
+    message: MessageOf<'status'> | MessageOf<'inventory'> | MessageOf<'segments'> | MessageOf<'gaps'>,
+  ): Promise<void> {
     const venueId = message.venueId;
     switch (kind) {
       case 'status': {
@@ -160,6 +166,10 @@ export class VenueLink {
       }
       case 'segments':
         await this.opts.catalogue.applyBatch(message as MessageOf<'segments'>);
+        return;
+      case 'gaps':
+        if (!this.opts.gaps) throw new AppError('bad_request', 'this centre does not accept gap reports');
+        await this.opts.gaps.applyBatch(message as MessageOf<'gaps'>);
         return;
     }
   }

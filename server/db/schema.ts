@@ -141,6 +141,24 @@ export const processedMessages = pgTable('processed_messages', {
   receivedAt: ts('received_at').notNull().defaultNow(),
 });
 
+/** Issue 5: gaps reported by the venue boxes (migration 0004). */
+export const recordingGaps = pgTable(
+  'recording_gaps',
+  {
+    id: uuid('id').primaryKey(),
+    venueId: text('venue_id').notNull(),
+    cameraId: text('camera_id').notNull(),
+    kind: text('kind').notNull(),
+    cause: text('cause').notNull(),
+    span: tstzrange('span').notNull(),
+    detail: text('detail'),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [index('recording_gaps_camera_span_gist').using('gist', t.cameraId, t.span)],
+);
+export type RecordingGapRow = typeof recordingGaps.$inferSelect;
+export type NewRecordingGapRow = typeof recordingGaps.$inferInsert;
+
 export type VenueRow = typeof venues.$inferSelect;
 export type RoomRow = typeof rooms.$inferSelect;
 export type CameraRow = typeof cameras.$inferSelect;
