@@ -127,6 +127,16 @@ const en: typeof zh = {
     inGap: 'That moment is in a gap; jumped to the next footage.',
     percent: '{pct}%',
   },
+  gapCause: {
+    camera_offline: 'camera offline',
+    auth_failed: 'camera refused the password',
+    recorder_crashed: 'recorder crashed',
+    disk_full: 'venue disk full',
+    agent_down: 'venue box down',
+    audio_lost: 'audio lost',
+    audio: 'no sound',
+    unknown: 'cause not reported yet',
+  },
   errors: {
     bad_request: 'Bad request',
     unauthenticated: 'Not signed in or sign-in expired',

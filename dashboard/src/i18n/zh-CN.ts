@@ -125,6 +125,16 @@ export default {
     inGap: '该时刻处于缺失时段，已跳到之后最早的录像。',
     percent: '{pct}%',
   },
+  gapCause: {
+    camera_offline: '摄像机离线',
+    auth_failed: '摄像机拒绝密码',
+    recorder_crashed: '录像进程崩溃',
+    disk_full: '场地磁盘已满',
+    agent_down: '场地主机停机',
+    audio_lost: '音频丢失',
+    audio: '无声音',
+    unknown: '原因尚未上报',
+  },
   errors: {
     bad_request: '请求有误',
     unauthenticated: '未登录或登录已过期',
