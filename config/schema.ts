@@ -80,6 +80,16 @@ export const EdgeAgentConfig = z.strictObject({
     /** Missing footage longer than this becomes a gap row with its cause. */
     gapThresholdSeconds: z.number().min(0).max(600),
   }),
+  /** Retention with holds (issue 5): rolling window, disk watermark, how often to check. */
+  retention: z.strictObject({
+    /** Unheld footage older than this is removed. */
+    windowDays: z.number().positive().max(3650),
+    /** Free space on the data disk below this removes the oldest unheld footage first. */
+    minFreeMB: z.number().min(0),
+    /** Recording of paused rooms resumes once free space is this much above the watermark. */
+    resumeMarginMB: z.number().min(0),
+    checkSeconds: z.number().min(0.2).max(3600),
+  }),
   logLevel: LogLevel,
 });
 export type EdgeAgentConfig = z.infer<typeof EdgeAgentConfig>;

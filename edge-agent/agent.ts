@@ -4,6 +4,8 @@ import type { EdgeAgentConfig } from '../config/schema.ts';
 import { deviceId, type CameraInfo, type RoomInfo, type UploadWindow } from '../protocol/index.ts';
 import { Catalogue } from './catalogue/catalogue.ts';
 import { GapTracker } from './continuity/gap-tracker.ts';
+import { HoldBook } from './retention/holds.ts';
+import { Retention } from './retention/retention.ts';
 import { discoverCameras, describeConfigured, type FoundCamera } from './discovery/discovery.ts';
 import { MqttLink } from './link/mqtt-link.ts';
 import { CameraRecorder } from './recorder/camera-recorder.ts';
@@ -34,6 +36,9 @@ export interface Agent {
   readonly logger: Logger;
   /** Recording gaps with their causes (issue 5). */
   readonly gaps: GapTracker;
+  /** Holds (centre windows + local manual holds) and disk retention (issue 5). */
+  readonly holds: HoldBook;
+  readonly retention: Retention;
   /** Every camera the agent knows, as it tells the centre. */
   cameras(): CameraInfo[];
   /** Recorder of a camera (tests read its ffmpeg arguments). */
@@ -77,13 +82,28 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
   };
 
   const uploader = new Uploader({ config, catalogue, logger });
+  const holds = new HoldBook(catalogue);
+  // The windows saved from the last run hold footage from the first moment (not audited again).
+  holds.setWindows(uploader.currentWindows(), false);
+  const retention = new Retention({
+    config,
+    catalogue,
+    holds,
+    logger,
+    diskPath: dataDir,
+    cameras: () => [...states.values()].map((s) => ({ cameraId: s.info.id, roomId: s.info.roomId, recorder: s.recorder })),
+    onPaused: (cameraId, reason) => gaps.noteFailure(cameraId, { cause: 'disk_full', detail: reason }),
+  });
   const link = new MqttLink({
     config,
     catalogue,
     logger,
     startedAt,
     inventory: () => ({ venue: { id: config.venue.id, name: config.venue.name }, rooms: rooms(), cameras: cameras() }),
-    onWindows: (windows: UploadWindow[]) => uploader.setWindows(windows),
+    onWindows: (windows: UploadWindow[]) => {
+      holds.setWindows(windows);
+      uploader.setWindows(windows);
+    },
   });
 
   const update = (state: CameraState, patch: Partial<CameraInfo>): void => {
@@ -126,7 +146,10 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
       restartDelayMs: config.recording.restartDelayMs,
       watchdogMs: config.continuity.watchdogSeconds * 1000,
       maxRestartDelayMs: config.continuity.maxRestartDelayMs,
-      onFailure: (failure) => gaps.noteFailure(f.id, failure),
+      onFailure: (failure) => {
+        gaps.noteFailure(f.id, failure);
+        if (failure.cause === 'disk_full') void retention.check();
+      },
       recordingsDir,
       logger: log,
       known: (path) => catalogue.hasSegmentPath(path),
@@ -205,6 +228,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
 
   uploader.start();
   link.start();
+  retention.start();
   const discoveryTimer = setInterval(() => void discover(), config.discovery.intervalMinutes * 60_000);
   const retryTimer = setInterval(() => void retryFailed().catch(() => {}), options.retryFailedMs ?? 30_000);
   logger.info({ dataDir, cameras: config.cameras.length, discovery: config.discovery.enabled ? config.discovery.interfaces : 'off' }, 'edge agent started');
@@ -217,6 +241,8 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     uploader,
     logger,
     gaps,
+    holds,
+    retention,
     cameras,
     rooms,
     recorder: (id) => states.get(id)?.recorder ?? null,
@@ -228,6 +254,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
       clearInterval(retryTimer);
       if (inventoryTimer) clearTimeout(inventoryTimer);
       await discovering;
+      await retention.stop();
       await Promise.all([...states.values()].map((s) => s.recorder?.stop()));
       await uploader.stop();
       await link.stop();

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CameraId, IsoTime, RoomId, Sha256Hex, Uuid, VenueId } from './ids.ts';
 import { RoomKind } from './rooms.ts';
 import { GapRecord } from './gaps.ts';
+import { AlarmBody } from './alarms.ts';
 
 /**
  * Every MQTT payload is JSON with this envelope. `id` lets the receiver drop the duplicates that
@@ -117,12 +118,21 @@ export const GapBatch = z.object({
 });
 export type GapBatch = z.infer<typeof GapBatch>;
 
+/** Edge → centre: an alarm raised or cleared at the venue box (e.g. disk full of held footage). */
+export const AgentAlarm = z.object({
+  ...envelope,
+  type: z.literal('alarm'),
+  ...AlarmBody.shape,
+});
+export type AgentAlarm = z.infer<typeof AgentAlarm>;
+
 export const messageSchemas = {
   status: AgentStatus,
   inventory: VenueInventory,
   segments: SegmentBatch,
   windows: UploadWindows,
   gaps: GapBatch,
+  alarm: AgentAlarm,
 } as const;
 
 export type MessageOf<K extends keyof typeof messageSchemas> = z.infer<(typeof messageSchemas)[K]>;

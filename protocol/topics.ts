@@ -7,6 +7,7 @@
  *   edge → centre   vw/v1/venues/<venue>/segments    QoS 1                          SegmentBatch
  *   centre → edge   vw/v1/venues/<venue>/windows     retained                       UploadWindows
  *   edge → centre   vw/v1/venues/<venue>/gaps        QoS 1, via the outbox          GapBatch
+ *   edge → centre   vw/v1/venues/<venue>/alarm       QoS 1, via the outbox          AgentAlarm
  */
 export const TOPIC_ROOT = 'vw/v1/venues';
 
@@ -16,12 +17,13 @@ export const topics = {
   segments: (venueId: string) => `${TOPIC_ROOT}/${venueId}/segments`,
   windows: (venueId: string) => `${TOPIC_ROOT}/${venueId}/windows`,
   gaps: (venueId: string) => `${TOPIC_ROOT}/${venueId}/gaps`,
+  alarm: (venueId: string) => `${TOPIC_ROOT}/${venueId}/alarm`,
 } as const;
 
 export type TopicKind = keyof typeof topics;
 
 /** What the centre subscribes to: every venue's edge → centre topics. */
-export const centreSubscriptions = ['status', 'inventory', 'segments', 'gaps'].map((k) => `${TOPIC_ROOT}/+/${k}`);
+export const centreSubscriptions = ['status', 'inventory', 'segments', 'gaps', 'alarm'].map((k) => `${TOPIC_ROOT}/+/${k}`);
 
 /** Splits a topic into venue and kind; null when it is not one of ours. */
 export function parseTopic(topic: string): { venueId: string; kind: TopicKind } | null {

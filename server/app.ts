@@ -16,6 +16,7 @@ import { apiRouter } from './http/routes.ts';
 import { ProcessedMessageRepository } from './repositories/messages.ts';
 import { GapRepository } from './repositories/gaps.ts';
 import { GapService } from './services/gaps.ts';
+import { AlarmService } from './services/alarms.ts';
 import { SegmentRepository } from './repositories/segments.ts';
 import { SessionRepository } from './repositories/sessions.ts';
 import { UserRepository } from './repositories/users.ts';
@@ -44,7 +45,7 @@ export interface RunningServer {
   db: Database;
   dbKind: DatabaseKind;
   link: VenueLink;
-  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; gaps: GapService };
+  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; gaps: GapService; alarms: AlarmService };
   store: DiskFootageStore;
 }
 
@@ -94,6 +95,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const playback = new PlaybackService(segmentRepo, venueRepo, store);
     const gaps = new GapService(new GapRepository(db), logger.child({ component: 'gaps' }));
     sessions.useGapCauses(gaps);
+    const alarms = new AlarmService(db, logger.child({ component: 'alarms' }));
 
     if (config.demo.accounts) {
       if (!config.demo.password) throw new Error('demo.accounts is on but demo.password is not set: set DEMO_PASSWORD');
@@ -122,6 +124,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       processed: processedRepo,
       logger,
       gaps,
+      alarms,
     });
     closers.push(() => link.stop());
     const republish = (venueId: string) =>
@@ -187,7 +190,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       db,
       dbKind: database.kind,
       link,
-      services: { auth, venues, sessions, catalogue, ingest, playback, gaps },
+      services: { auth, venues, sessions, catalogue, ingest, playback, gaps, alarms },
       store,
     };
   } catch (err) {

@@ -65,7 +65,11 @@ export class CameraRecorder {
     const o = this.opts;
     if (this.paused) {
       o.onState({ recording: false, error: this.pauseReason });
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      const waiting = new Promise<void>((resolve) => (this.wake = resolve));
+      // The last run's final segments are catalogued by now: pause() may return.
+      this.pauseReached?.();
+      this.pauseReached = null;
+      await waiting;
       this.wake = null;
       return this.runOnce();
     }
@@ -158,6 +162,7 @@ export class CameraRecorder {
   }
 
   private pauseReason: string | null = null;
+  private pauseReached: (() => void) | null = null;
 
   /** True while paused on purpose (disk pressure): no ffmpeg runs until resume(). */
   get isPaused(): boolean {
@@ -174,9 +179,12 @@ export class CameraRecorder {
     if (this.paused || this.stopped) return;
     this.paused = true;
     this.pauseReason = reason;
+    const reached = new Promise<void>((resolve) => (this.pauseReached = resolve));
     if (this.restartTimer) clearTimeout(this.restartTimer);
     if (this.run) await this.run.stop(3000);
     else this.wake?.();
+    // Resolve once the recorder is idle (last segments catalogued), or give up waiting after 10 s.
+    await Promise.race([reached, new Promise((r) => setTimeout(r, 10_000).unref())]);
   }
 
   resume(): void {

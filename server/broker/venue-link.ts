@@ -4,6 +4,7 @@ import { centreSubscriptions, decodeMessage, encodeMessage, parseTopic, topics, 
 import type { ProcessedMessageRepository } from '../repositories/messages.ts';
 import type { CatalogueService } from '../services/catalogue.ts';
 import type { GapService } from '../services/gaps.ts';
+import type { AlarmService } from '../services/alarms.ts';
 import { AppError } from '../services/errors.ts';
 import type { SessionService } from '../services/sessions.ts';
 import type { VenueService } from '../services/venues.ts';
@@ -29,6 +30,8 @@ export interface VenueLinkOptions {
   logger: Logger;
   /** Recording gaps (issue 5); without it gap messages are refused. */
   gaps?: GapService;
+  /** Venue alarms (issue 5); without it alarm messages are refused. */
+  alarms?: AlarmService;
 }
 
 /**
@@ -146,8 +149,8 @@ export class VenueLink {
   }
 
   private async apply(
-    kind: 'status' | 'inventory' | 'segments' | 'gaps',
-    message: MessageOf<'status'> | MessageOf<'inventory'> | MessageOf<'segments'> | MessageOf<'gaps'>,
+    kind: 'status' | 'inventory' | 'segments' | 'gaps' | 'alarm',
+    message: MessageOf<'status'> | MessageOf<'inventory'> | MessageOf<'segments'> | MessageOf<'gaps'> | MessageOf<'alarm'>,
   ): Promise<void> {
     const venueId = message.venueId;
     switch (kind) {
@@ -170,6 +173,10 @@ export class VenueLink {
       case 'gaps':
         if (!this.opts.gaps) throw new AppError('bad_request', 'this centre does not accept gap reports');
         await this.opts.gaps.applyBatch(message as MessageOf<'gaps'>);
+        return;
+      case 'alarm':
+        if (!this.opts.alarms) throw new AppError('bad_request', 'this centre does not accept alarms');
+        await this.opts.alarms.apply(message as MessageOf<'alarm'>);
         return;
     }
   }

@@ -156,6 +156,19 @@ export const recordingGaps = pgTable(
   },
   (t) => [index('recording_gaps_camera_span_gist').using('gist', t.cameraId, t.span)],
 );
+/** Issue 5: alarms from the venue boxes (migration 0014). */
+export const venueAlarms = pgTable('venue_alarms', {
+  id: uuid('id').primaryKey(),
+  venueId: text('venue_id').notNull(),
+  kind: text('kind').notNull(),
+  active: boolean('active').notNull(),
+  raisedAt: ts('raised_at').notNull(),
+  detail: text('detail').notNull(),
+  pausedCameras: text('paused_cameras').array().notNull(),
+  freeBytes: bigint('free_bytes', { mode: 'number' }).notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+export type VenueAlarmRow = typeof venueAlarms.$inferSelect;
 export type RecordingGapRow = typeof recordingGaps.$inferSelect;
 export type NewRecordingGapRow = typeof recordingGaps.$inferInsert;
 
