@@ -90,6 +90,8 @@ export const EdgeAgentConfig = z.strictObject({
     resumeMarginMB: z.number().min(0),
     checkSeconds: z.number().min(0.2).max(3600),
   }),
+  /** Integrity (issue 5): how much footage one signed manifest covers (an hour by default). */
+  integrity: z.strictObject({ manifestPeriodSeconds: z.number().int().min(2).max(86_400) }),
   logLevel: LogLevel,
 });
 export type EdgeAgentConfig = z.infer<typeof EdgeAgentConfig>;

@@ -6,6 +6,9 @@ import { Catalogue } from './catalogue/catalogue.ts';
 import { GapTracker } from './continuity/gap-tracker.ts';
 import { HoldBook } from './retention/holds.ts';
 import { Retention } from './retention/retention.ts';
+import { loadOrCreateAgentKey } from './integrity/agent-key.ts';
+import { ManifestSigner } from './integrity/manifest-signer.ts';
+import { SegmentChain } from './integrity/segment-chain.ts';
 import { discoverCameras, describeConfigured, type FoundCamera } from './discovery/discovery.ts';
 import { MqttLink } from './link/mqtt-link.ts';
 import { CameraRecorder } from './recorder/camera-recorder.ts';
@@ -39,6 +42,8 @@ export interface Agent {
   /** Holds (centre windows + local manual holds) and disk retention (issue 5). */
   readonly holds: HoldBook;
   readonly retention: Retention;
+  /** Hash chain and signed period manifests (issue 5). */
+  readonly manifests: ManifestSigner;
   /** Every camera the agent knows, as it tells the centre. */
   cameras(): CameraInfo[];
   /** Recorder of a camera (tests read its ffmpeg arguments). */
@@ -82,6 +87,17 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
   };
 
   const uploader = new Uploader({ config, catalogue, logger });
+  const chain = new SegmentChain(catalogue);
+  const manifests = new ManifestSigner({
+    catalogue,
+    key: loadOrCreateAgentKey(dataDir),
+    venueId: config.venue.id,
+    recordingsDir,
+    periodSeconds: config.integrity.manifestPeriodSeconds,
+    // A period's last segment is catalogued about one segment after it ends; leave room for a restart.
+    graceMs: config.recording.segmentSeconds * 3000 + 2000,
+    logger,
+  });
   const holds = new HoldBook(catalogue);
   // The windows saved from the last run hold footage from the first moment (not audited again).
   holds.setWindows(uploader.currentWindows(), false);
@@ -154,7 +170,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
       logger: log,
       known: (path) => catalogue.hasSegmentPath(path),
       onSegment: (s) => {
-        if (catalogue.addSegment(s)) {
+        if (chain.append(s).added) {
           gaps.onSegment(s);
           uploader.kick();
         }
@@ -229,6 +245,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
   uploader.start();
   link.start();
   retention.start();
+  manifests.start();
   const discoveryTimer = setInterval(() => void discover(), config.discovery.intervalMinutes * 60_000);
   const retryTimer = setInterval(() => void retryFailed().catch(() => {}), options.retryFailedMs ?? 30_000);
   logger.info({ dataDir, cameras: config.cameras.length, discovery: config.discovery.enabled ? config.discovery.interfaces : 'off' }, 'edge agent started');
@@ -243,6 +260,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     gaps,
     holds,
     retention,
+    manifests,
     cameras,
     rooms,
     recorder: (id) => states.get(id)?.recorder ?? null,
@@ -257,6 +275,9 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
       await retention.stop();
       await Promise.all([...states.values()].map((s) => s.recorder?.stop()));
       await uploader.stop();
+      // Sign what has finished (a graceful stop must not leave a signable period unsigned).
+      manifests.stop();
+      manifests.run();
       await link.stop();
       gaps.stop();
       catalogue.close();

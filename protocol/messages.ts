@@ -3,6 +3,7 @@ import { CameraId, IsoTime, RoomId, Sha256Hex, Uuid, VenueId } from './ids.ts';
 import { RoomKind } from './rooms.ts';
 import { GapRecord } from './gaps.ts';
 import { AlarmBody } from './alarms.ts';
+import { FootageManifest } from './manifest.ts';
 
 /**
  * Every MQTT payload is JSON with this envelope. `id` lets the receiver drop the duplicates that
@@ -73,6 +74,8 @@ export const SegmentRecord = z
     bytes: z.number().int().positive().max(512 * 1024 * 1024),
     sha256: Sha256Hex,
     hasAudio: z.boolean(),
+    /** Issue 5: hash of the camera's previous record (hash chain, see protocol/integrity.ts). */
+    prevHash: Sha256Hex.optional(),
   })
   .refine((s) => Date.parse(s.end) > Date.parse(s.start), { message: 'segment end must be after its start', path: ['end'] });
 export type SegmentRecord = z.infer<typeof SegmentRecord>;
@@ -126,6 +129,14 @@ export const AgentAlarm = z.object({
 });
 export type AgentAlarm = z.infer<typeof AgentAlarm>;
 
+/** Edge → centre: a signed hour manifest of one camera (verified by the centre on receipt). */
+export const ManifestMessage = z.object({
+  ...envelope,
+  type: z.literal('manifest'),
+  manifest: FootageManifest,
+});
+export type ManifestMessage = z.infer<typeof ManifestMessage>;
+
 export const messageSchemas = {
   status: AgentStatus,
   inventory: VenueInventory,
@@ -133,6 +144,7 @@ export const messageSchemas = {
   windows: UploadWindows,
   gaps: GapBatch,
   alarm: AgentAlarm,
+  manifest: ManifestMessage,
 } as const;
 
 export type MessageOf<K extends keyof typeof messageSchemas> = z.infer<(typeof messageSchemas)[K]>;

@@ -8,6 +8,7 @@
  *   centre → edge   vw/v1/venues/<venue>/windows     retained                       UploadWindows
  *   edge → centre   vw/v1/venues/<venue>/gaps        QoS 1, via the outbox          GapBatch
  *   edge → centre   vw/v1/venues/<venue>/alarm       QoS 1, via the outbox          AgentAlarm
+ *   edge → centre   vw/v1/venues/<venue>/manifest    QoS 1, via the outbox          ManifestMessage
  */
 export const TOPIC_ROOT = 'vw/v1/venues';
 
@@ -18,12 +19,13 @@ export const topics = {
   windows: (venueId: string) => `${TOPIC_ROOT}/${venueId}/windows`,
   gaps: (venueId: string) => `${TOPIC_ROOT}/${venueId}/gaps`,
   alarm: (venueId: string) => `${TOPIC_ROOT}/${venueId}/alarm`,
+  manifest: (venueId: string) => `${TOPIC_ROOT}/${venueId}/manifest`,
 } as const;
 
 export type TopicKind = keyof typeof topics;
 
 /** What the centre subscribes to: every venue's edge → centre topics. */
-export const centreSubscriptions = ['status', 'inventory', 'segments', 'gaps', 'alarm'].map((k) => `${TOPIC_ROOT}/+/${k}`);
+export const centreSubscriptions = ['status', 'inventory', 'segments', 'gaps', 'alarm', 'manifest'].map((k) => `${TOPIC_ROOT}/+/${k}`);
 
 /** Splits a topic into venue and kind; null when it is not one of ours. */
 export function parseTopic(topic: string): { venueId: string; kind: TopicKind } | null {

@@ -17,6 +17,7 @@ import { ProcessedMessageRepository } from './repositories/messages.ts';
 import { GapRepository } from './repositories/gaps.ts';
 import { GapService } from './services/gaps.ts';
 import { AlarmService } from './services/alarms.ts';
+import { IntegrityService, loadOrCreateCentreKey } from './services/integrity.ts';
 import { SegmentRepository } from './repositories/segments.ts';
 import { SessionRepository } from './repositories/sessions.ts';
 import { UserRepository } from './repositories/users.ts';
@@ -45,7 +46,7 @@ export interface RunningServer {
   db: Database;
   dbKind: DatabaseKind;
   link: VenueLink;
-  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; gaps: GapService; alarms: AlarmService };
+  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; gaps: GapService; alarms: AlarmService; integrity: IntegrityService };
   store: DiskFootageStore;
 }
 
@@ -96,6 +97,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const gaps = new GapService(new GapRepository(db), logger.child({ component: 'gaps' }));
     sessions.useGapCauses(gaps);
     const alarms = new AlarmService(db, logger.child({ component: 'alarms' }));
+    const integrity = new IntegrityService(db, segmentRepo, store, loadOrCreateCentreKey(dataDir), logger.child({ component: 'integrity' }));
+    ingest.onStored = (meta) => integrity.segmentStored(meta.cameraId, meta.start);
 
     if (config.demo.accounts) {
       if (!config.demo.password) throw new Error('demo.accounts is on but demo.password is not set: set DEMO_PASSWORD');
@@ -125,6 +128,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       logger,
       gaps,
       alarms,
+      integrity,
     });
     closers.push(() => link.stop());
     const republish = (venueId: string) =>
@@ -190,7 +194,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       db,
       dbKind: database.kind,
       link,
-      services: { auth, venues, sessions, catalogue, ingest, playback, gaps, alarms },
+      services: { auth, venues, sessions, catalogue, ingest, playback, gaps, alarms, integrity },
       store,
     };
   } catch (err) {

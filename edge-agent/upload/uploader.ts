@@ -110,6 +110,7 @@ export class Uploader {
       bytes: seg.bytes,
       sha256: seg.sha256,
       hasAudio: seg.hasAudio,
+      ...(seg.prevHash ? { prevHash: seg.prevHash } : {}),
     };
     const url = new URL(`/api/ingest/segments/${seg.id}`, config.centre.url);
     this.attempts++;

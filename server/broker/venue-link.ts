@@ -5,6 +5,7 @@ import type { ProcessedMessageRepository } from '../repositories/messages.ts';
 import type { CatalogueService } from '../services/catalogue.ts';
 import type { GapService } from '../services/gaps.ts';
 import type { AlarmService } from '../services/alarms.ts';
+import type { IntegrityService } from '../services/integrity.ts';
 import { AppError } from '../services/errors.ts';
 import type { SessionService } from '../services/sessions.ts';
 import type { VenueService } from '../services/venues.ts';
@@ -32,6 +33,8 @@ export interface VenueLinkOptions {
   gaps?: GapService;
   /** Venue alarms (issue 5); without it alarm messages are refused. */
   alarms?: AlarmService;
+  /** Footage manifests (issue 5); without it manifests are refused. */
+  integrity?: IntegrityService;
 }
 
 /**
@@ -149,8 +152,8 @@ export class VenueLink {
   }
 
   private async apply(
-    kind: 'status' | 'inventory' | 'segments' | 'gaps' | 'alarm',
-    message: MessageOf<'status'> | MessageOf<'inventory'> | MessageOf<'segments'> | MessageOf<'gaps'> | MessageOf<'alarm'>,
+    kind: 'status' | 'inventory' | 'segments' | 'gaps' | 'alarm' | 'manifest',
+    message: MessageOf<'status'> | MessageOf<'inventory'> | MessageOf<'segments'> | MessageOf<'gaps'> | MessageOf<'alarm'> | MessageOf<'manifest'>,
   ): Promise<void> {
     const venueId = message.venueId;
     switch (kind) {
@@ -177,6 +180,10 @@ export class VenueLink {
       case 'alarm':
         if (!this.opts.alarms) throw new AppError('bad_request', 'this centre does not accept alarms');
         await this.opts.alarms.apply(message as MessageOf<'alarm'>);
+        return;
+      case 'manifest':
+        if (!this.opts.integrity) throw new AppError('bad_request', 'this centre does not accept manifests');
+        await this.opts.integrity.receive(message as MessageOf<'manifest'>);
         return;
     }
   }

@@ -1,4 +1,4 @@
-import { bigint, boolean, customType, index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * Drizzle mirror of migrations/*.sql: the source of the server's row types. The SQL files are the
@@ -169,6 +169,24 @@ export const venueAlarms = pgTable('venue_alarms', {
   updatedAt: ts('updated_at').notNull().defaultNow(),
 });
 export type VenueAlarmRow = typeof venueAlarms.$inferSelect;
+/** Issue 5: pinned agent keys and verified manifests (migration 0024). */
+export const agentKeys = pgTable('agent_keys', {
+  venueId: text('venue_id').primaryKey(),
+  keyId: text('key_id').notNull(),
+  publicKey: text('public_key').notNull(),
+  pinnedAt: ts('pinned_at').notNull().defaultNow(),
+});
+export const footageManifests = pgTable('footage_manifests', {
+  venueId: text('venue_id').notNull(),
+  cameraId: text('camera_id').notNull(),
+  periodStart: ts('period_start').notNull(),
+  keyId: text('key_id').notNull(),
+  chainHead: text('chain_head').notNull(),
+  segments: integer('segments').notNull(),
+  manifest: text('manifest').notNull(),
+  verifiedAt: ts('verified_at').notNull().defaultNow(),
+});
+export type FootageManifestRow = typeof footageManifests.$inferSelect;
 export type RecordingGapRow = typeof recordingGaps.$inferSelect;
 export type NewRecordingGapRow = typeof recordingGaps.$inferInsert;
 

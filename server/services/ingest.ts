@@ -29,6 +29,9 @@ class TooLarge extends Error {}
  * the box retries later, rather than the store filling with footage of ids no inventory names.
  */
 export class IngestService {
+  /** Issue 5: told after each newly stored segment (the centre re-signs that period's manifest). */
+  onStored: ((meta: { cameraId: string; start: Date }) => Promise<void>) | null = null;
+
   constructor(
     private readonly segments: SegmentRepository,
     private readonly venues: VenueRepository,
@@ -103,6 +106,7 @@ export class IngestService {
       });
       await this.venues.advanceLastSegmentEnd(meta.cameraId, new Date(meta.end));
       log.debug({ bytes, key }, 'stored segment');
+      await this.onStored?.({ cameraId: meta.cameraId, start }).catch((err: Error) => log.warn({ err: err.message }, 'could not re-sign the centre manifest'));
       return { id, stored: true, duplicate: false };
     } finally {
       await rm(tmp, { force: true });
