@@ -90,6 +90,11 @@ export const EdgeAgentConfig = z.strictObject({
     resumeMarginMB: z.number().min(0),
     checkSeconds: z.number().min(0.2).max(3600),
   }),
+  /** Footage transfer to the centre (issue 5): bandwidth cap (0 = none), reconcile period. */
+  footageTransfer: z.strictObject({
+    maxBytesPerSecond: z.number().int().min(0),
+    reconcileSeconds: z.number().min(1).max(86_400),
+  }),
   /** Integrity (issue 5): how much footage one signed manifest covers (an hour by default). */
   integrity: z.strictObject({ manifestPeriodSeconds: z.number().int().min(2).max(86_400) }),
   logLevel: LogLevel,

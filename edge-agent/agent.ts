@@ -9,6 +9,7 @@ import { Retention } from './retention/retention.ts';
 import { loadOrCreateAgentKey } from './integrity/agent-key.ts';
 import { ManifestSigner } from './integrity/manifest-signer.ts';
 import { SegmentChain } from './integrity/segment-chain.ts';
+import { Reconciler } from './upload/reconciler.ts';
 import { discoverCameras, describeConfigured, type FoundCamera } from './discovery/discovery.ts';
 import { MqttLink } from './link/mqtt-link.ts';
 import { CameraRecorder } from './recorder/camera-recorder.ts';
@@ -44,6 +45,8 @@ export interface Agent {
   readonly retention: Retention;
   /** Hash chain and signed period manifests (issue 5). */
   readonly manifests: ManifestSigner;
+  /** Compares uploaded footage with the centre after outages (issue 5). */
+  readonly reconciler: Reconciler;
   /** Every camera the agent knows, as it tells the centre. */
   cameras(): CameraInfo[];
   /** Recorder of a camera (tests read its ffmpeg arguments). */
@@ -88,6 +91,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
 
   const uploader = new Uploader({ config, catalogue, logger });
   const chain = new SegmentChain(catalogue);
+  const reconciler = new Reconciler({ config, catalogue, logger, windows: () => uploader.currentWindows(), onRequeued: () => uploader.kick() });
   const manifests = new ManifestSigner({
     catalogue,
     key: loadOrCreateAgentKey(dataDir),
@@ -246,6 +250,9 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
   link.start();
   retention.start();
   manifests.start();
+  reconciler.start();
+  // Reconcile at start-up too: the centre may have lost what it acknowledged while we were down.
+  void reconciler.run();
   const discoveryTimer = setInterval(() => void discover(), config.discovery.intervalMinutes * 60_000);
   const retryTimer = setInterval(() => void retryFailed().catch(() => {}), options.retryFailedMs ?? 30_000);
   logger.info({ dataDir, cameras: config.cameras.length, discovery: config.discovery.enabled ? config.discovery.interfaces : 'off' }, 'edge agent started');
@@ -261,6 +268,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     holds,
     retention,
     manifests,
+    reconciler,
     cameras,
     rooms,
     recorder: (id) => states.get(id)?.recorder ?? null,
@@ -273,6 +281,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
       if (inventoryTimer) clearTimeout(inventoryTimer);
       await discovering;
       await retention.stop();
+      await reconciler.stop();
       await Promise.all([...states.values()].map((s) => s.recorder?.stop()));
       await uploader.stop();
       // Sign what has finished (a graceful stop must not leave a signable period unsigned).

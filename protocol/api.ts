@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CameraId, IsoTime, RoomId, Uuid, VenueId } from './ids.ts';
+import { CameraId, IsoTime, RoomId, Sha256Hex, Uuid, VenueId } from './ids.ts';
 import { Role, RoomKind, SessionKind } from './rooms.ts';
 import { SegmentRecord } from './messages.ts';
 import { GapCause, GapKind } from './gaps.ts';
@@ -160,8 +160,23 @@ export type VodQuery = z.infer<typeof VodQuery>;
 /** Header carrying the segment's catalogue record (JSON) on `PUT /api/ingest/segments/:id`. */
 export const SEGMENT_META_HEADER = 'x-vw-segment';
 export const IngestSegmentMeta = SegmentRecord;
-export const IngestSegmentResponse = z.object({ id: Uuid, stored: z.literal(true), duplicate: z.boolean() });
+export const IngestSegmentResponse = z.object({
+  id: Uuid,
+  stored: z.literal(true),
+  duplicate: z.boolean(),
+  /** Issue 5: the SHA-256 the centre computed over the bytes it holds; the box keeps its copy until this matches. */
+  sha256: Sha256Hex.optional(),
+});
 export type IngestSegmentResponse = z.infer<typeof IngestSegmentResponse>;
+
+/**
+ * Issue 5: after an outage the box asks which of the segments it uploaded the centre really holds
+ * (stored, same SHA-256, file present); the missing ones are uploaded again.
+ */
+export const ReconcileRequest = z.object({ segments: z.array(z.object({ id: Uuid, sha256: Sha256Hex })).min(1).max(5000) });
+export type ReconcileRequest = z.infer<typeof ReconcileRequest>;
+export const ReconcileResponse = z.object({ missing: z.array(Uuid) });
+export type ReconcileResponse = z.infer<typeof ReconcileResponse>;
 
 /** Everything the API serves, for the docs and the route table. */
 export const apiRoutes = {
@@ -176,4 +191,5 @@ export const apiRoutes = {
   vod: 'GET /api/cameras/:id/vod.m3u8?from=&to=',
   segment: 'GET /api/footage/segments/:id.ts',
   ingestSegment: 'PUT /api/ingest/segments/:id',
+  ingestReconcile: 'POST /api/ingest/reconcile',
 } as const;

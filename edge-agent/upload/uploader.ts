@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { EdgeAgentConfig } from '../../config/schema.ts';
 import { SEGMENT_META_HEADER, type SegmentRecord, type UploadWindow } from '../../protocol/index.ts';
 import type { Catalogue, CataloguedSegment } from '../catalogue/catalogue.ts';
+import { RateLimiter } from './rate-limit.ts';
 
 /**
  * Sends the centre the footage it asked for: every catalogued segment of a camera whose room has
@@ -30,9 +31,12 @@ export class Uploader {
   private readonly inFlight = new Set<Promise<void>>();
   uploaded = 0;
   attempts = 0;
+  /** Issue 5: bandwidth cap shared by all uploads (footageTransfer.maxBytesPerSecond). */
+  readonly limiter: RateLimiter;
 
   constructor(private readonly opts: UploaderOptions) {
     this.log = opts.logger.child({ part: 'upload' });
+    this.limiter = new RateLimiter(opts.config.footageTransfer.maxBytesPerSecond);
     // Windows survive a restart: the retained message comes back on connect, but the broker may not.
     const saved = opts.catalogue.getState('windows');
     if (saved) {
@@ -122,12 +126,25 @@ export class Uploader {
           'content-type': 'video/mp2t',
           [SEGMENT_META_HEADER]: JSON.stringify(record),
         },
-        body: Readable.toWeb(createReadStream(seg.path)) as unknown as ReadableStream,
+        body: Readable.toWeb(
+          this.limiter.bytesPerSecond > 0
+            ? createReadStream(seg.path, { highWaterMark: 16 * 1024 }).pipe(this.limiter.stream())
+            : createReadStream(seg.path),
+        ) as unknown as ReadableStream,
         duplex: 'half',
         signal: AbortSignal.timeout(120_000),
       } as RequestInit & { duplex: 'half' });
       const text = await res.text().catch(() => '');
-      if (res.status === 200 || res.status === 201) {
+      let ackSha: string | undefined;
+      try {
+        ackSha = (JSON.parse(text) as { sha256?: string }).sha256;
+      } catch {
+        ackSha = undefined;
+      }
+      // The centre acknowledges the SHA-256 of what it holds: keep the segment pending unless it matches.
+      if ((res.status === 200 || res.status === 201) && ackSha !== undefined && ackSha !== seg.sha256) {
+        log.error({ ackSha, sha256: seg.sha256 }, 'centre acknowledged a different SHA-256; will upload again');
+      } else if (res.status === 200 || res.status === 201) {
         catalogue.markUploaded(seg.id);
         this.retryAt.delete(seg.id);
         this.uploaded++;

@@ -2,6 +2,7 @@ import express, { Router, type Request } from 'express';
 import type { Logger } from 'pino';
 import {
   LoginRequest,
+  ReconcileRequest,
   SEGMENT_META_HEADER,
   SESSION_COOKIE,
   SessionCreate,
@@ -91,6 +92,12 @@ export function apiRouter(deps: ApiDeps): Router {
       if (err instanceof AppError) deps.logger.warn({ venueId, segmentId: param(req, 'id'), code: err.code, reason: err.message }, 'segment upload refused');
       throw err;
     }
+  });
+
+  // Issue 5: reconcile after an outage — which uploaded segments the centre does not hold intact.
+  r.post('/ingest/reconcile', requireAgent(deps.agents), json, async (req, res) => {
+    const body = parseWith(ReconcileRequest, req.body, 'reconcile request');
+    res.json({ missing: await deps.ingest.reconcile(res.locals.venueId as string, body.segments) });
   });
 
   // ---- everything below needs a signed-in user ----
