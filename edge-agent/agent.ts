@@ -120,6 +120,7 @@ export async function startAgent(config: EdgeAgentConfig, options: AgentOptions 
     logger,
     startedAt,
     inventory: () => ({ venue: { id: config.venue.id, name: config.venue.name }, rooms: rooms(), cameras: cameras() }),
+    onFetch: (f) => uploader.addFetch(f),
     onWindows: (windows: UploadWindow[]) => {
       holds.setWindows(windows);
       uploader.setWindows(windows);

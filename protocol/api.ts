@@ -178,6 +178,20 @@ export type ReconcileRequest = z.infer<typeof ReconcileRequest>;
 export const ReconcileResponse = z.object({ missing: z.array(Uuid) });
 export type ReconcileResponse = z.infer<typeof ReconcileResponse>;
 
+/**
+ * Issue 5: footage of a camera over a range, as the player needs to know it. `stored`: the centre
+ * holds every recorded second; `at_venue`: some is only at the venue (POST …/fetch asks for it); `fetching`: the venue box was asked to upload the rest; `venue_offline`:
+ * the box cannot be reached, so what the centre lacks cannot be fetched now; `not_recorded`: the
+ * venue recorded nothing in the range.
+ */
+export const FootageStatus = z.object({
+  status: z.enum(['stored', 'at_venue', 'fetching', 'venue_offline', 'not_recorded']),
+  recordedSeconds: z.number(),
+  storedSeconds: z.number(),
+  message: z.string(),
+});
+export type FootageStatus = z.infer<typeof FootageStatus>;
+
 /** Everything the API serves, for the docs and the route table. */
 export const apiRoutes = {
   health: 'GET /api/health',
@@ -192,4 +206,6 @@ export const apiRoutes = {
   segment: 'GET /api/footage/segments/:id.ts',
   ingestSegment: 'PUT /api/ingest/segments/:id',
   ingestReconcile: 'POST /api/ingest/reconcile',
+  footageStatus: 'GET /api/cameras/:id/footage-status?from=&to=',
+  fetchFootage: 'POST /api/cameras/:id/fetch?from=&to=',
 } as const;

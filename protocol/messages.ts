@@ -137,6 +137,21 @@ export const ManifestMessage = z.object({
 });
 export type ManifestMessage = z.infer<typeof ManifestMessage>;
 
+/**
+ * Centre → venue (issue 5): upload one camera's footage of a time range now, because a user asked
+ * to watch footage the centre does not hold. Not retained; a box that is offline cannot be asked.
+ */
+export const FetchCommand = z.object({
+  ...envelope,
+  type: z.literal('commands'),
+  command: z.literal('fetch'),
+  requestId: Uuid,
+  cameraId: CameraId,
+  from: IsoTime,
+  to: IsoTime,
+});
+export type FetchCommand = z.infer<typeof FetchCommand>;
+
 export const messageSchemas = {
   status: AgentStatus,
   inventory: VenueInventory,
@@ -145,6 +160,7 @@ export const messageSchemas = {
   gaps: GapBatch,
   alarm: AgentAlarm,
   manifest: ManifestMessage,
+  commands: FetchCommand,
 } as const;
 
 export type MessageOf<K extends keyof typeof messageSchemas> = z.infer<(typeof messageSchemas)[K]>;

@@ -9,6 +9,7 @@
  *   edge → centre   vw/v1/venues/<venue>/gaps        QoS 1, via the outbox          GapBatch
  *   edge → centre   vw/v1/venues/<venue>/alarm       QoS 1, via the outbox          AgentAlarm
  *   edge → centre   vw/v1/venues/<venue>/manifest    QoS 1, via the outbox          ManifestMessage
+ *   centre → edge   vw/v1/venues/<venue>/commands    QoS 1, not retained            FetchCommand
  */
 export const TOPIC_ROOT = 'vw/v1/venues';
 
@@ -20,6 +21,7 @@ export const topics = {
   gaps: (venueId: string) => `${TOPIC_ROOT}/${venueId}/gaps`,
   alarm: (venueId: string) => `${TOPIC_ROOT}/${venueId}/alarm`,
   manifest: (venueId: string) => `${TOPIC_ROOT}/${venueId}/manifest`,
+  commands: (venueId: string) => `${TOPIC_ROOT}/${venueId}/commands`,
 } as const;
 
 export type TopicKind = keyof typeof topics;

@@ -18,6 +18,7 @@ import { GapRepository } from './repositories/gaps.ts';
 import { GapService } from './services/gaps.ts';
 import { AlarmService } from './services/alarms.ts';
 import { IntegrityService, loadOrCreateCentreKey } from './services/integrity.ts';
+import { FetchService } from './services/fetch.ts';
 import { SegmentRepository } from './repositories/segments.ts';
 import { SessionRepository } from './repositories/sessions.ts';
 import { UserRepository } from './repositories/users.ts';
@@ -46,7 +47,7 @@ export interface RunningServer {
   db: Database;
   dbKind: DatabaseKind;
   link: VenueLink;
-  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; gaps: GapService; alarms: AlarmService; integrity: IntegrityService };
+  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; gaps: GapService; alarms: AlarmService; integrity: IntegrityService; fetch: FetchService };
   store: DiskFootageStore;
 }
 
@@ -131,6 +132,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       integrity,
     });
     closers.push(() => link.stop());
+    const fetchService = new FetchService(segmentRepo, venueRepo, venues, (venueId, f) => link.publishFetch(venueId, f), logger.child({ component: 'fetch' }));
     const republish = (venueId: string) =>
       link.publishWindows(venueId).catch((err: Error) => logger.warn({ venueId, err: err.message }, 'could not publish upload windows'));
     sessions.onChange((venueId) => void republish(venueId));
@@ -161,7 +163,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const app = express();
     app.disable('x-powered-by');
     app.set('trust proxy', 'loopback');
-    app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }) }));
+    app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), fetch: fetchService }));
     app.use('/api', apiNotFound);
     const dashboard = dashboardRouter(config.dashboardDir);
     if (dashboard) app.use(dashboard);
@@ -194,7 +196,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       db,
       dbKind: database.kind,
       link,
-      services: { auth, venues, sessions, catalogue, ingest, playback, gaps, alarms, integrity },
+      services: { auth, venues, sessions, catalogue, ingest, playback, gaps, alarms, integrity, fetch: fetchService },
       store,
     };
   } catch (err) {

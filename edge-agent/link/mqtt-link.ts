@@ -24,6 +24,8 @@ export interface MqttLinkOptions {
   logger: Logger;
   inventory: () => InventoryBody;
   onWindows: (windows: UploadWindow[]) => void;
+  /** Issue 5: a fetch command from the centre (upload this camera's range now). */
+  onFetch?: (fetch: { requestId: string; cameraId: string; from: string; to: string }) => void;
   startedAt: string;
   batchIntervalMs?: number;
 }
@@ -78,6 +80,11 @@ export class MqttLink {
       client.subscribe(topics.windows(this.venueId), { qos: 1 }, (err) => {
         if (err) this.log.error({ err: err.message }, 'cannot subscribe to upload windows');
       });
+      if (this.opts.onFetch) {
+        client.subscribe(topics.commands(this.venueId), { qos: 1 }, (err) => {
+          if (err) this.log.error({ err: err.message }, 'cannot subscribe to centre commands');
+        });
+      }
       client.publish(topics.status(this.venueId), this.status(true), { qos: 1, retain: true });
       this.publishInventory();
       this.inflight.clear();
@@ -158,6 +165,17 @@ export class MqttLink {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
+    if (topic === topics.commands(this.venueId) && this.opts.onFetch) {
+      const cmd = decodeMessage('commands', this.venueId, payload);
+      if (!cmd.ok) {
+        this.log.warn({ topic, err: cmd.error }, 'ignored an invalid command from the centre');
+        return;
+      }
+      if (!cmd.message.cameraId.startsWith(`${this.venueId}.`)) return;
+      this.log.info({ cameraId: cmd.message.cameraId, from: cmd.message.from, to: cmd.message.to, requestId: cmd.message.requestId }, 'centre asks for footage');
+      this.opts.onFetch(cmd.message);
+      return;
+    }
     if (topic !== topics.windows(this.venueId)) return;
     const decoded = decodeMessage('windows', this.venueId, payload);
     if (!decoded.ok) {

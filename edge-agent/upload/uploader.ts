@@ -20,6 +20,8 @@ export interface UploaderOptions {
 
 export class Uploader {
   private windows: UploadWindow[] = [];
+  /** Issue 5: camera ranges the centre asked for (a user wants to watch them), kept a day. */
+  private fetches: Array<{ cameraId: string; from: number; to: number; until: number }> = [];
   private readonly active = new Set<string>();
   /** Segment id → time before which it is not retried. */
   private readonly retryAt = new Map<string, number>();
@@ -60,6 +62,14 @@ export class Uploader {
     this.kick();
   }
 
+  /** A range of one camera the centre asked for: uploaded like a window, then forgotten after a day. */
+  addFetch(f: { cameraId: string; from: string; to: string }): void {
+    const now = Date.now();
+    this.fetches = this.fetches.filter((x) => x.until > now);
+    this.fetches.push({ cameraId: f.cameraId, from: Date.parse(f.from), to: Date.parse(f.to), until: now + 86_400_000 });
+    this.kick();
+  }
+
   currentWindows(): UploadWindow[] {
     return this.windows;
   }
@@ -85,8 +95,26 @@ export class Uploader {
 
   private fill(): void {
     const { concurrency } = this.opts.config.upload;
-    if (this.active.size >= concurrency || this.windows.length === 0) return;
+    if (this.active.size >= concurrency || (this.windows.length === 0 && this.fetches.length === 0)) return;
     const now = Date.now();
+    for (const f of this.fetches) {
+      const rows = this.opts.catalogue.db
+        .prepare('SELECT id FROM segments WHERE camera_id = ? AND uploaded_at IS NULL AND start_ms < ? AND end_ms > ? ORDER BY start_ms LIMIT 200')
+        .all(f.cameraId, f.to, f.from) as { id: string }[];
+      for (const { id } of rows) {
+        const seg = this.opts.catalogue.segment(id);
+        if (!seg) continue;
+        if (this.active.size >= concurrency) return;
+        if (this.active.has(seg.id) || (this.retryAt.get(seg.id) ?? 0) > now) continue;
+        this.active.add(seg.id);
+        const p = this.upload(seg).finally(() => {
+          this.active.delete(seg.id);
+          this.inFlight.delete(p);
+          this.kick();
+        });
+        this.inFlight.add(p);
+      }
+    }
     for (const w of this.windows) {
       for (const seg of this.opts.catalogue.segmentsToUpload(w, 200)) {
         if (this.active.size >= concurrency) return;

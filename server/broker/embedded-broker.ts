@@ -55,14 +55,14 @@ export async function startEmbeddedBroker(opts: { host: string; port: number; ag
       if (!client) return done(null); // the broker's own $SYS messages
       const who = identities.get(client);
       if (who === CENTRE) return done(null);
-      if (who && packet.topic.startsWith(`${TOPIC_ROOT}/${who}/`) && packet.topic !== topics.windows(who)) return done(null);
+      if (who && packet.topic.startsWith(`${TOPIC_ROOT}/${who}/`) && packet.topic !== topics.windows(who) && packet.topic !== topics.commands(who)) return done(null);
       log.warn({ venueId: who, topic: packet.topic }, 'refused publish outside the venue’s own topics');
       done(new Error(`venue "${who}" may not publish to ${packet.topic}`));
     },
     authorizeSubscribe: (client, sub, done) => {
       const who = identities.get(client);
       if (who === CENTRE) return done(null, sub);
-      if (who && sub.topic === topics.windows(who)) return done(null, sub);
+      if (who && (sub.topic === topics.windows(who) || sub.topic === topics.commands(who))) return done(null, sub);
       log.warn({ venueId: who, topic: sub.topic }, 'refused subscription outside the venue’s windows topic');
       // null = a refused subscription (SUBACK 0x80) without dropping the box's connection.
       done(null, null);

@@ -123,7 +123,7 @@ export class VenueLink {
     // A retained message is deleted with an empty payload; nothing to handle.
     if (payload.length === 0) return;
     const parsed = parseTopic(topic);
-    if (!parsed || parsed.kind === 'windows') return this.reject(topic, 'not a venue → centre topic');
+    if (!parsed || parsed.kind === 'windows' || parsed.kind === 'commands') return this.reject(topic, 'not a venue → centre topic');
     const { venueId, kind } = parsed;
     if (!this.allowed.has(venueId)) return this.reject(topic, `venue "${venueId}" is not in this centre's agents list: add it with its token`);
     const decoded = decodeMessage(kind, venueId, payload);
@@ -186,6 +186,14 @@ export class VenueLink {
         await this.opts.integrity.receive(message as MessageOf<'manifest'>);
         return;
     }
+  }
+
+  /** Issue 5: asks a venue box to upload one camera's range now (QoS 1, not retained). */
+  async publishFetch(venueId: string, fetch: { requestId: string; cameraId: string; from: string; to: string }): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) throw new AppError('unavailable', 'the centre is not connected to the MQTT broker: cannot ask the venue box now');
+    const message = encodeMessage('commands', { venueId, command: 'fetch', ...fetch });
+    await client.publishAsync(topics.commands(venueId), JSON.stringify(message), { qos: 1 });
   }
 
   /** Publishes the venue's current upload windows, retained so a box that reconnects gets them at once. */

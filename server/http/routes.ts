@@ -14,6 +14,7 @@ import {
 import type { AuthService } from '../services/auth.ts';
 import { AppError } from '../services/errors.ts';
 import type { IngestService } from '../services/ingest.ts';
+import type { FetchService } from '../services/fetch.ts';
 import type { PlaybackService } from '../services/playback.ts';
 import type { SessionService } from '../services/sessions.ts';
 import type { VenueService } from '../services/venues.ts';
@@ -29,6 +30,8 @@ export interface ApiDeps {
   agents: Array<{ venueId: string; token: string }>;
   health: () => Promise<HealthResponse>;
   logger: Logger;
+  /** Issue 5: footage fetched from the venue on demand. */
+  fetch?: FetchService;
 }
 
 /** Parses "bytes=a-b" / "bytes=a-" / "bytes=-n" for a single range; null = whole file, 'invalid' = 416. */
@@ -130,6 +133,19 @@ export function apiRouter(deps: ApiDeps): Router {
     const q = parseWith(VodQuery, { from: req.query.from, to: req.query.to }, 'playlist range (ISO 8601 from and to)');
     const playlist = await deps.playback.playlist(param(req, 'id'), new Date(q.from), new Date(q.to), currentUser(res));
     res.set({ 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-cache' }).send(playlist);
+  });
+
+  // Issue 5: what the player should show for a range, and asking the venue for what the centre lacks.
+  r.get('/cameras/:id/footage-status', signedIn, async (req, res) => {
+    if (!deps.fetch) throw new AppError('not_found', 'footage fetching is not enabled');
+    const q = parseWith(VodQuery, { from: req.query.from, to: req.query.to }, 'range (ISO 8601 from and to)');
+    res.json(await deps.fetch.status(param(req, 'id'), new Date(q.from), new Date(q.to), currentUser(res)));
+  });
+  r.post('/cameras/:id/fetch', signedIn, async (req, res) => {
+    if (!deps.fetch) throw new AppError('not_found', 'footage fetching is not enabled');
+    const q = parseWith(VodQuery, { from: req.query.from, to: req.query.to }, 'range (ISO 8601 from and to)');
+    const status = await deps.fetch.request(param(req, 'id'), new Date(q.from), new Date(q.to), currentUser(res));
+    res.status(status.status === 'fetching' ? 202 : 200).json(status);
   });
 
   r.get('/footage/segments/:id.ts', signedIn, async (req, res) => {
