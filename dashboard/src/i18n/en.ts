@@ -120,6 +120,7 @@ const en: typeof zh = {
     retrying: 'Retrying in {seconds} s.',
     willNotRetry: 'The session has ended; not retrying automatically.',
     retryNow: 'Retry now',
+    fetchFromVenue: 'Fetch from venue',
     networkError: 'Cannot load footage: {detail}',
     mediaError: 'The browser cannot decode this footage (H.265?): {detail}',
     unsupported: 'This browser cannot play HLS footage. Use a recent Chrome, Edge or Safari.',

@@ -124,6 +124,7 @@ export default {
     outsideFootage: '该时刻没有录像，显示最近的画面。',
     inGap: '该时刻处于缺失时段，已跳到之后最早的录像。',
     percent: '{pct}%',
+    fetchFromVenue: '从场地调取',
   },
   gapCause: {
     camera_offline: '摄像机离线',
