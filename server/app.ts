@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -130,6 +130,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       gaps,
       alarms,
       integrity,
+      // External broker: a persistent session named after this centre's data folder (issue 5).
+      persistentSessionId: broker ? undefined : createHash('sha256').update(dataDir).digest('hex').slice(0, 16),
     });
     closers.push(() => link.stop());
     const fetchService = new FetchService(segmentRepo, venueRepo, venues, (venueId, f) => link.publishFetch(venueId, f), logger.child({ component: 'fetch' }));

@@ -33,6 +33,12 @@ export interface VenueLinkOptions {
   gaps?: GapService;
   /** Venue alarms (issue 5); without it alarm messages are refused. */
   alarms?: AlarmService;
+  /**
+   * Issue 5: a stable id for a persistent MQTT session (clean: false). With an external broker the
+   * broker then queues the venues' QoS 1 messages while the centre is down, instead of dropping
+   * them after acknowledging them to the boxes (whose outboxes have already let them go).
+   */
+  persistentSessionId?: string;
   /** Footage manifests (issue 5); without it manifests are refused. */
   integrity?: IntegrityService;
 }
@@ -64,10 +70,10 @@ export class VenueLink {
   async start(connectWaitMs = 10_000): Promise<void> {
     const client = mqtt.connect(this.opts.url, {
       protocolVersion: 4, // aedes speaks MQTT 3.1.1 only
-      clientId: `vw-centre-${Math.random().toString(16).slice(2, 10)}`,
+      clientId: this.opts.persistentSessionId ? `vw-centre-${this.opts.persistentSessionId}` : `vw-centre-${Math.random().toString(16).slice(2, 10)}`,
       username: this.opts.username,
       password: this.opts.password,
-      clean: true,
+      clean: !this.opts.persistentSessionId,
       reconnectPeriod: 2000,
       connectTimeout: 10_000,
       manualConnect: true,
