@@ -157,6 +157,32 @@ export const EdgeAgentConfig = z.strictObject({
     concurrency: z.number().int().min(1).max(16),
     retryDelayMs: z.number().int().min(100).max(600_000),
   }),
+  /** Recording continuity (issue 5): watchdog, restart backoff, what counts as a gap. */
+  continuity: z.strictObject({
+    /** A recorder with no new segment for this long is restarted. */
+    watchdogSeconds: z.number().min(1).max(600),
+    /** Ceiling of the restart backoff (restarts begin at recording.restartDelayMs and double). */
+    maxRestartDelayMs: z.number().int().min(100).max(300_000),
+    /** Missing footage longer than this becomes a gap row with its cause. */
+    gapThresholdSeconds: z.number().min(0).max(600),
+  }),
+  /** Retention with holds (issue 5): rolling window, disk watermark, how often to check. */
+  retention: z.strictObject({
+    /** Unheld footage older than this is removed. */
+    windowDays: z.number().positive().max(3650),
+    /** Free space on the data disk below this removes the oldest unheld footage first. */
+    minFreeMB: z.number().min(0),
+    /** Recording of paused rooms resumes once free space is this much above the watermark. */
+    resumeMarginMB: z.number().min(0),
+    checkSeconds: z.number().min(0.2).max(3600),
+  }),
+  /** Footage transfer to the centre (issue 5): bandwidth cap (0 = none), reconcile period. */
+  footageTransfer: z.strictObject({
+    maxBytesPerSecond: z.number().int().min(0),
+    reconcileSeconds: z.number().min(1).max(86_400),
+  }),
+  /** Integrity (issue 5): how much footage one signed manifest covers (an hour by default). */
+  integrity: z.strictObject({ manifestPeriodSeconds: z.number().int().min(2).max(86_400) }),
   logLevel: LogLevel,
 });
 export type EdgeAgentConfig = z.infer<typeof EdgeAgentConfig>;

@@ -3,6 +3,13 @@ import pino, { type Logger } from 'pino';
 import type { EdgeAgentConfig } from '../config/schema.ts';
 import { deviceId, type CameraHealth, type CameraInfo, type RoomInfo, type UploadWindow } from '../protocol/index.ts';
 import { Catalogue } from './catalogue/catalogue.ts';
+import { GapTracker } from './continuity/gap-tracker.ts';
+import { HoldBook } from './retention/holds.ts';
+import { Retention } from './retention/retention.ts';
+import { loadOrCreateAgentKey } from './integrity/agent-key.ts';
+import { ManifestSigner } from './integrity/manifest-signer.ts';
+import { SegmentChain } from './integrity/segment-chain.ts';
+import { Reconciler } from './upload/reconciler.ts';
 import { discoverCameras, describeConfigured, type FoundCamera } from './discovery/discovery.ts';
 import { CameraEventSubscriber } from './events/camera-events.ts';
 import { RoomEventSender } from './events/room-event-sender.ts';
@@ -42,6 +49,15 @@ export interface Agent {
   readonly link: MqttLink;
   readonly uploader: Uploader;
   readonly logger: Logger;
+  /** Recording gaps with their causes (issue 5). */
+  readonly gaps: GapTracker;
+  /** Holds (centre windows + local manual holds) and disk retention (issue 5). */
+  readonly holds: HoldBook;
+  readonly retention: Retention;
+  /** Hash chain and signed period manifests (issue 5). */
+  readonly manifests: ManifestSigner;
+  /** Compares uploaded footage with the centre after outages (issue 5). */
+  readonly reconciler: Reconciler;
   /** Every camera the agent knows, as it tells the centre. */
   cameras(): CameraInfo[];
   /** Recorder of a camera (tests read its ffmpeg arguments). */
@@ -68,6 +84,9 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
   const catalogue = new Catalogue(join(dataDir, 'catalogue.db'));
   const recordingsDir = join(dataDir, 'recordings');
   const startedAt = new Date().toISOString();
+  const gaps = new GapTracker({ catalogue, venueId: config.venue.id, thresholdSeconds: config.continuity.gapThresholdSeconds, logger });
+  // Before any recorder: the time the agent was down is dated from the catalogue as it was left.
+  gaps.start(Date.parse(startedAt));
   const states = new Map<string, CameraState>();
   let stopped = false;
 
@@ -97,13 +116,41 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
   };
 
   const uploader = new Uploader({ config, catalogue, logger });
+  const chain = new SegmentChain(catalogue);
+  const reconciler = new Reconciler({ config, catalogue, logger, windows: () => uploader.currentWindows(), onRequeued: () => uploader.kick() });
+  const manifests = new ManifestSigner({
+    catalogue,
+    key: loadOrCreateAgentKey(dataDir),
+    venueId: config.venue.id,
+    recordingsDir,
+    periodSeconds: config.integrity.manifestPeriodSeconds,
+    // A period's last segment is catalogued about one segment after it ends; leave room for a restart.
+    graceMs: config.recording.segmentSeconds * 3000 + 2000,
+    logger,
+  });
+  const holds = new HoldBook(catalogue);
+  // The windows saved from the last run hold footage from the first moment (not audited again).
+  holds.setWindows(uploader.currentWindows(), false);
+  const retention = new Retention({
+    config,
+    catalogue,
+    holds,
+    logger,
+    diskPath: dataDir,
+    cameras: () => [...states.values()].map((s) => ({ cameraId: s.info.id, roomId: s.info.roomId, recorder: s.recorder })),
+    onPaused: (cameraId, reason) => gaps.noteFailure(cameraId, { cause: 'disk_full', detail: reason }),
+  });
   const link = new MqttLink({
     config,
     catalogue,
     logger,
     startedAt,
     inventory: () => ({ venue: { id: config.venue.id, name: config.venue.name }, rooms: rooms(), cameras: cameras() }),
-    onWindows: (windows: UploadWindow[]) => uploader.setWindows(windows),
+    onFetch: (f) => uploader.addFetch(f),
+    onWindows: (windows: UploadWindow[]) => {
+      holds.setWindows(windows);
+      uploader.setWindows(windows);
+    },
     // A box back online tells the centre its devices' state at once, not at the next interval.
     onConnect: () => health.changed(),
     onCommand: (cmd) =>
@@ -232,12 +279,21 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
       transport: config.recording.rtspTransport,
       segmentSeconds: config.recording.segmentSeconds,
       restartDelayMs: config.recording.restartDelayMs,
+      watchdogMs: config.continuity.watchdogSeconds * 1000,
+      maxRestartDelayMs: config.continuity.maxRestartDelayMs,
+      onFailure: (failure) => {
+        gaps.noteFailure(f.id, failure);
+        if (failure.cause === 'disk_full') void retention.check();
+      },
       recordingsDir,
       logger: log,
       known: (path) => catalogue.hasSegmentPath(path),
       onSegment: (s) => {
         tracker.segment(f.id, s);
-        if (catalogue.addSegment(s)) uploader.kick();
+        if (chain.append(s).added) {
+          gaps.onSegment(s);
+          uploader.kick();
+        }
       },
       onFps: (fps) => tracker.fps(f.id, fps),
       onState: (st) => {
@@ -317,6 +373,11 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
   link.start();
   await health.start();
   sensorHub?.start();
+  retention.start();
+  manifests.start();
+  reconciler.start();
+  // Reconcile at start-up too: the centre may have lost what it acknowledged while we were down.
+  void reconciler.run();
   const discoveryTimer = setInterval(() => void discover(), config.discovery.intervalMinutes * 60_000);
   const retryTimer = setInterval(() => void retryFailed().catch(() => {}), options.retryFailedMs ?? 30_000);
   logger.info({ dataDir, cameras: config.cameras.length, discovery: config.discovery.enabled ? config.discovery.interfaces : 'off' }, 'edge agent started');
@@ -329,6 +390,11 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
     link,
     uploader,
     logger,
+    gaps,
+    holds,
+    retention,
+    manifests,
+    reconciler,
     cameras,
     rooms,
     recorder: (id) => states.get(id)?.recorder ?? null,
@@ -348,9 +414,15 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
       roomEvents.drain();
       if (inventoryTimer) clearTimeout(inventoryTimer);
       await discovering;
+      await retention.stop();
+      await reconciler.stop();
       await Promise.all([...states.values()].map((s) => s.recorder?.stop()));
       await uploader.stop();
+      // Sign what has finished (a graceful stop must not leave a signable period unsigned).
+      manifests.stop();
+      manifests.run();
       await link.stop();
+      gaps.stop();
       catalogue.close();
       logger.info('edge agent stopped');
     },

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { CameraId, IsoTime, RoomId, Uuid, VenueId } from './ids.ts';
+import { CameraId, IsoTime, RoomId, Sha256Hex, Uuid, VenueId } from './ids.ts';
 import { Role, RoomKind, SessionKind } from './rooms.ts';
 import { SegmentRecord } from './messages.ts';
+import { GapCause, GapKind } from './gaps.ts';
 
 /**
  * The centre's HTTP API. Request bodies are schemas (validated by the server, reused by the
@@ -145,8 +146,12 @@ export const SessionCamera = z.object({
   recordedSeconds: z.number(),
   /** Seconds of that window the centre holds and can play. */
   storedSeconds: z.number(),
-  /** Stretches of the window longer than the gap threshold with no recorded footage. */
-  gaps: z.array(TimeRange),
+  /**
+   * Stretches of the window longer than the gap threshold with no recorded footage (kind video),
+   * and stretches the venue reported without sound (kind audio). `cause` is the venue box's
+   * reason; null while the box has not reported one (e.g. the gap is still open).
+   */
+  gaps: z.array(TimeRange.extend({ kind: GapKind.optional(), cause: GapCause.nullable().optional() })),
   playlistUrl: z.string(),
 });
 export type SessionCamera = z.infer<typeof SessionCamera>;
@@ -164,8 +169,37 @@ export type VodQuery = z.infer<typeof VodQuery>;
 /** Header carrying the segment's catalogue record (JSON) on `PUT /api/ingest/segments/:id`. */
 export const SEGMENT_META_HEADER = 'x-vw-segment';
 export const IngestSegmentMeta = SegmentRecord;
-export const IngestSegmentResponse = z.object({ id: Uuid, stored: z.literal(true), duplicate: z.boolean() });
+export const IngestSegmentResponse = z.object({
+  id: Uuid,
+  stored: z.literal(true),
+  duplicate: z.boolean(),
+  /** Issue 5: the SHA-256 the centre computed over the bytes it holds; the box keeps its copy until this matches. */
+  sha256: Sha256Hex.optional(),
+});
 export type IngestSegmentResponse = z.infer<typeof IngestSegmentResponse>;
+
+/**
+ * Issue 5: after an outage the box asks which of the segments it uploaded the centre really holds
+ * (stored, same SHA-256, file present); the missing ones are uploaded again.
+ */
+export const ReconcileRequest = z.object({ segments: z.array(z.object({ id: Uuid, sha256: Sha256Hex })).min(1).max(5000) });
+export type ReconcileRequest = z.infer<typeof ReconcileRequest>;
+export const ReconcileResponse = z.object({ missing: z.array(Uuid) });
+export type ReconcileResponse = z.infer<typeof ReconcileResponse>;
+
+/**
+ * Issue 5: footage of a camera over a range, as the player needs to know it. `stored`: the centre
+ * holds every recorded second; `at_venue`: some is only at the venue (POST …/fetch asks for it); `fetching`: the venue box was asked to upload the rest; `venue_offline`:
+ * the box cannot be reached, so what the centre lacks cannot be fetched now; `not_recorded`: the
+ * venue recorded nothing in the range.
+ */
+export const FootageStatus = z.object({
+  status: z.enum(['stored', 'at_venue', 'fetching', 'venue_offline', 'not_recorded']),
+  recordedSeconds: z.number(),
+  storedSeconds: z.number(),
+  message: z.string(),
+});
+export type FootageStatus = z.infer<typeof FootageStatus>;
 
 /** Everything the API serves, for the docs and the route table. */
 export const apiRoutes = {
@@ -180,4 +214,7 @@ export const apiRoutes = {
   vod: 'GET /api/cameras/:id/vod.m3u8?from=&to=',
   segment: 'GET /api/footage/segments/:id.ts',
   ingestSegment: 'PUT /api/ingest/segments/:id',
+  ingestReconcile: 'POST /api/ingest/reconcile',
+  footageStatus: 'GET /api/cameras/:id/footage-status?from=&to=',
+  fetchFootage: 'POST /api/cameras/:id/fetch?from=&to=',
 } as const;

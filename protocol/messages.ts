@@ -3,6 +3,9 @@ import { CameraId, IsoTime, RoomId, Sha256Hex, Uuid, VenueId } from './ids.ts';
 import { RoomKind } from './rooms.ts';
 import { BoxHealth, CameraHealth, SensorHealth } from './health.ts';
 import { RoomEvent } from './room-events.ts';
+import { GapRecord } from './gaps.ts';
+import { AlarmBody } from './alarms.ts';
+import { FootageManifest } from './manifest.ts';
 
 /**
  * Every MQTT payload is JSON with this envelope. `id` lets the receiver drop the duplicates that
@@ -73,6 +76,8 @@ export const SegmentRecord = z
     bytes: z.number().int().positive().max(512 * 1024 * 1024),
     sha256: Sha256Hex,
     hasAudio: z.boolean(),
+    /** Issue 5: hash of the camera's previous record (hash chain, see protocol/integrity.ts). */
+    prevHash: Sha256Hex.optional(),
   })
   .refine((s) => Date.parse(s.end) > Date.parse(s.start), { message: 'segment end must be after its start', path: ['end'] });
 export type SegmentRecord = z.infer<typeof SegmentRecord>;
@@ -156,6 +161,49 @@ export const CommandReply = z.object({
 });
 export type CommandReply = z.infer<typeof CommandReply>;
 
+/** Edge → centre: recording gaps (with their cause) as the venue box closed them. */
+export const GapBatch = z.object({
+  ...envelope,
+  type: z.literal('gaps'),
+  gaps: z.array(GapRecord).min(1).max(1000),
+});
+export type GapBatch = z.infer<typeof GapBatch>;
+
+/** Edge → centre: an alarm raised or cleared at the venue box (e.g. disk full of held footage). */
+export const AgentAlarm = z.object({
+  ...envelope,
+  type: z.literal('alarm'),
+  ...AlarmBody.shape,
+});
+export type AgentAlarm = z.infer<typeof AgentAlarm>;
+
+/** Edge → centre: a signed hour manifest of one camera (verified by the centre on receipt). */
+export const ManifestMessage = z.object({
+  ...envelope,
+  type: z.literal('manifest'),
+  manifest: FootageManifest,
+});
+export type ManifestMessage = z.infer<typeof ManifestMessage>;
+
+/**
+ * Centre → venue (issue 5): upload one camera's footage of a time range now, because a user asked
+ * to watch footage the centre does not hold. Not retained; a box that is offline cannot be asked.
+ */
+export const FetchCommand = z.object({
+  ...envelope,
+  type: z.literal('commands'),
+  command: z.literal('fetch'),
+  requestId: Uuid,
+  cameraId: CameraId,
+  from: IsoTime,
+  to: IsoTime,
+});
+export type FetchCommand = z.infer<typeof FetchCommand>;
+
+/** Everything the centre may send on a venue's commands topic. */
+export const VenueCommand = z.union([BoxCommand, FetchCommand]);
+export type VenueCommand = z.infer<typeof VenueCommand>;
+
 export const messageSchemas = {
   status: AgentStatus,
   inventory: VenueInventory,
@@ -163,8 +211,11 @@ export const messageSchemas = {
   windows: UploadWindows,
   health: HealthReport,
   events: RoomEventBatch,
-  commands: BoxCommand,
+  commands: VenueCommand,
   replies: CommandReply,
+  gaps: GapBatch,
+  alarm: AgentAlarm,
+  manifest: ManifestMessage,
 } as const;
 
 export type MessageOf<K extends keyof typeof messageSchemas> = z.infer<(typeof messageSchemas)[K]>;
@@ -203,9 +254,12 @@ export function decodeMessage<K extends keyof typeof messageSchemas>(
   return { ok: true, message };
 }
 
+/** Omit over each member of a union (the commands topic carries more than one message shape). */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 export function encodeMessage<K extends keyof typeof messageSchemas>(
   kind: K,
-  body: Omit<MessageOf<K>, 'v' | 'id' | 'sentAt' | 'type'> & { id?: string; sentAt?: string },
+  body: DistributiveOmit<MessageOf<K>, 'v' | 'id' | 'sentAt' | 'type'> & { id?: string; sentAt?: string },
 ): MessageOf<K> {
   const { id, sentAt, ...rest } = body;
   const message = { v: 1, type: kind, id: id ?? crypto.randomUUID(), sentAt: sentAt ?? new Date().toISOString(), ...rest };

@@ -8,8 +8,11 @@
  *   centre → edge   vw/v1/venues/<venue>/windows     retained                       UploadWindows
  *   edge → centre   vw/v1/venues/<venue>/health      retained                       HealthReport
  *   edge → centre   vw/v1/venues/<venue>/events      QoS 1 (outbox)                 RoomEventBatch
- *   centre → edge   vw/v1/venues/<venue>/commands    QoS 1                          BoxCommand
+ *   centre → edge   vw/v1/venues/<venue>/commands    QoS 1, not retained            BoxCommand | FetchCommand
  *   edge → centre   vw/v1/venues/<venue>/replies     QoS 1                          CommandReply
+ *   edge → centre   vw/v1/venues/<venue>/gaps        QoS 1, via the outbox          GapBatch
+ *   edge → centre   vw/v1/venues/<venue>/alarm       QoS 1, via the outbox          AgentAlarm
+ *   edge → centre   vw/v1/venues/<venue>/manifest    QoS 1, via the outbox          ManifestMessage
  */
 export const TOPIC_ROOT = 'vw/v1/venues';
 
@@ -22,16 +25,19 @@ export const topics = {
   events: (venueId: string) => `${TOPIC_ROOT}/${venueId}/events`,
   commands: (venueId: string) => `${TOPIC_ROOT}/${venueId}/commands`,
   replies: (venueId: string) => `${TOPIC_ROOT}/${venueId}/replies`,
+  gaps: (venueId: string) => `${TOPIC_ROOT}/${venueId}/gaps`,
+  alarm: (venueId: string) => `${TOPIC_ROOT}/${venueId}/alarm`,
+  manifest: (venueId: string) => `${TOPIC_ROOT}/${venueId}/manifest`,
 } as const;
 
 /** Topics only the centre publishes to (a box publishing there is refused). */
 export const centreToEdgeKinds: readonly TopicKindName[] = ['windows', 'commands'];
-type TopicKindName = 'status' | 'inventory' | 'segments' | 'windows' | 'health' | 'events' | 'commands' | 'replies';
+type TopicKindName = 'status' | 'inventory' | 'segments' | 'windows' | 'health' | 'events' | 'commands' | 'replies' | 'gaps' | 'alarm' | 'manifest';
 
 export type TopicKind = keyof typeof topics;
 
 /** What the centre subscribes to: every venue's edge → centre topics. */
-export const centreSubscriptions = ['status', 'inventory', 'segments', 'health', 'events', 'replies'].map((k) => `${TOPIC_ROOT}/+/${k}`);
+export const centreSubscriptions = ['status', 'inventory', 'segments', 'health', 'events', 'replies', 'gaps', 'alarm', 'manifest'].map((k) => `${TOPIC_ROOT}/+/${k}`);
 
 /** Splits a topic into venue and kind; null when it is not one of ours. */
 export function parseTopic(topic: string): { venueId: string; kind: TopicKind } | null {

@@ -1,13 +1,16 @@
-/**
- * `npm run verify -- <what>`: integrity checks. Each option dispatches to its own module so the
- * checks stay independent (footage verification of a PATH is added beside --audit).
- */
 import { ConfigError, loadServerConfig } from '../config/load.ts';
 
-const usage = 'usage: npm run verify -- --audit';
+/**
+ * `npm run verify -- [MODE] ARGS`: integrity checks, each mode in its own module so they stay
+ * independent:
+ *   npm run verify -- PATH       a footage folder or export against its signed manifests (verify/footage.ts)
+ *   npm run verify -- --audit    the audit trail's hash chain in the centre's database (verify-audit.ts)
+ * Exit 0: intact; 1: something was altered (the first failure is named); 2: could not check.
+ */
+type Mode = { main: (args: string[]) => Promise<number> };
 
-async function main(args: string[]): Promise<number> {
-  if (args.includes('--audit')) {
+const audit: Mode = {
+  async main() {
     let config;
     try {
       config = loadServerConfig();
@@ -20,15 +23,21 @@ async function main(args: string[]): Promise<number> {
     }
     const { verifyAudit } = await import('./verify-audit.ts');
     return verifyAudit(config);
-  }
-  console.error(usage);
-  return 2;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`verify failed: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(2);
   },
-);
+};
+
+const modes: Record<string, () => Promise<Mode>> = {
+  '--footage': () => import('./verify/footage.ts'),
+  '--audit': async () => audit,
+};
+
+const args = process.argv.slice(2);
+const chosen = args[0] && args[0] in modes ? args[0] : '--footage';
+const rest = args[0] === chosen ? args.slice(1) : args;
+try {
+  const mode = await modes[chosen]!();
+  process.exitCode = await mode.main(rest);
+} catch (err) {
+  console.error(`verify failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 2;
+}

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -16,6 +16,11 @@ import { dashboardRouter } from './http/dashboard.ts';
 import { apiNotFound, errorHandler } from './http/errors.ts';
 import { apiRouter } from './http/routes.ts';
 import { ProcessedMessageRepository } from './repositories/messages.ts';
+import { GapRepository } from './repositories/gaps.ts';
+import { GapService } from './services/gaps.ts';
+import { AlarmService } from './services/alarms.ts';
+import { IntegrityService, loadOrCreateCentreKey } from './services/integrity.ts';
+import { FetchService } from './services/fetch.ts';
 import { SegmentRepository } from './repositories/segments.ts';
 import { SessionRepository } from './repositories/sessions.ts';
 import { UserRepository } from './repositories/users.ts';
@@ -58,7 +63,7 @@ export interface RunningServer {
   db: Database;
   dbKind: DatabaseKind;
   link: VenueLink;
-  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; audit: AuditService; ledger: LedgerService; equipment: EquipmentService; deviceHealth: DeviceHealthService; preSessionCheck: PreSessionCheckService };
+  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; audit: AuditService; ledger: LedgerService; equipment: EquipmentService; deviceHealth: DeviceHealthService; preSessionCheck: PreSessionCheckService; gaps: GapService; alarms: AlarmService; integrity: IntegrityService; fetch: FetchService };
   store: DiskFootageStore;
 }
 
@@ -117,6 +122,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const preSessionCheck = new PreSessionCheckService(db, sessionRepo, deviceHealth, config.preSessionCheck, logger.child({ component: 'pre-session-check' }));
     const stopPreCheck = preSessionCheck.start();
     closers.push(async () => stopPreCheck());
+    const gaps = new GapService(new GapRepository(db), logger.child({ component: 'gaps' }));
+    sessions.useGapCauses(gaps);
+    const alarms = new AlarmService(db, logger.child({ component: 'alarms' }));
+    const integrity = new IntegrityService(db, segmentRepo, store, loadOrCreateCentreKey(dataDir), logger.child({ component: 'integrity' }));
+    ingest.onStored = (meta) => integrity.segmentStored(meta.cameraId, meta.start);
 
     if (config.demo.accounts) {
       if (!config.demo.password) throw new Error('demo.accounts is on but demo.password is not set: set DEMO_PASSWORD');
@@ -157,8 +167,14 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       holds: [(venueId) => ledger.windowsFor(venueId)],
       health: deviceHealth,
       roomEvents: roomEventService,
+      gaps,
+      alarms,
+      integrity,
+      // External broker: a persistent session named after this centre's data folder (issue 5).
+      persistentSessionId: broker ? undefined : createHash('sha256').update(dataDir).digest('hex').slice(0, 16),
     });
     closers.push(() => link.stop());
+    const fetchService = new FetchService(segmentRepo, venueRepo, venues, (venueId, f) => link.publishFetch(venueId, f), logger.child({ component: 'fetch' }));
     const republish = (venueId: string) =>
       link.publishWindows(venueId).catch((err: Error) => logger.warn({ venueId, err: err.message }, 'could not publish upload windows'));
     sessions.onChange((venueId) => void republish(venueId));
@@ -193,7 +209,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app.use('/api/ledger', equipmentRouter({ auth, equipment }));
     app.use('/api/ledger', reportRouter({ auth, reports: new LedgerReportService(db, config.ledger.timeZone) }));
     app.use('/api/ledger', ledgerRouter({ auth, ledger, audit, maxPhotoBytes: config.ledger.maxPhotoBytes, logger: logger.child({ component: 'ledger-http' }) }));
-    app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard }));
+    app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard, fetch: fetchService }));
     app.use('/api', deviceRouter({ auth, health: deviceHealth, roomEvents: roomEventService, preSessionCheck, link, logger: logger.child({ component: 'http' }) }));
     app.use(metricsRouter({ health: deviceHealth, link }));
     app.use('/api', apiNotFound);
@@ -230,7 +246,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       db,
       dbKind: database.kind,
       link,
-      services: { auth, venues, sessions, catalogue, ingest, playback, audit, ledger, equipment, deviceHealth, preSessionCheck },
+      services: { auth, venues, sessions, catalogue, ingest, playback, audit, ledger, equipment, deviceHealth, preSessionCheck, gaps, alarms, integrity, fetch: fetchService },
       store,
     };
   } catch (err) {

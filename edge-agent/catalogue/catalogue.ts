@@ -34,6 +34,7 @@ interface SegmentRow {
   sha256: string;
   has_audio: number;
   uploaded_at: string | null;
+  prev_hash: string | null;
 }
 
 const schema = `
@@ -84,6 +85,7 @@ const toRecord = (r: SegmentRow): CataloguedSegment => ({
   bytes: r.bytes,
   sha256: r.sha256,
   hasAudio: r.has_audio === 1,
+  ...(r.prev_hash ? { prevHash: r.prev_hash } : {}),
   path: r.path,
   uploadedAt: r.uploaded_at,
 });
@@ -99,16 +101,19 @@ export class Catalogue {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(schema);
+    // Issue 5: the hash chain link (older catalogues gain the column).
+    const columns = this.db.prepare('PRAGMA table_info(segments)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'prev_hash')) this.db.exec('ALTER TABLE segments ADD COLUMN prev_hash TEXT');
   }
 
   /** Adds a segment once; returns false when that file was already catalogued. */
   addSegment(s: SegmentRecord & { path: string }): boolean {
     const res = this.db
       .prepare(
-        `INSERT OR IGNORE INTO segments (id, camera_id, run_id, path, start_ms, end_ms, bytes, sha256, has_audio)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO segments (id, camera_id, run_id, path, start_ms, end_ms, bytes, sha256, has_audio, prev_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(s.id, s.cameraId, s.runId, s.path, Date.parse(s.start), Date.parse(s.end), s.bytes, s.sha256, s.hasAudio ? 1 : 0);
+      .run(s.id, s.cameraId, s.runId, s.path, Date.parse(s.start), Date.parse(s.end), s.bytes, s.sha256, s.hasAudio ? 1 : 0, s.prevHash ?? null);
     return res.changes === 1;
   }
 

@@ -29,6 +29,8 @@ export interface MqttLinkOptions {
   onConnect?: () => void;
   /** Commands from the centre (rescan, snapshot, restart a recorder, reload settings). */
   onCommand?: (command: BoxCommand) => void;
+  /** Issue 5: a fetch command from the centre (upload this camera's range now). */
+  onFetch?: (fetch: { requestId: string; cameraId: string; from: string; to: string }) => void;
   startedAt: string;
   batchIntervalMs?: number;
 }
@@ -85,7 +87,7 @@ export class MqttLink {
       client.subscribe(topics.windows(this.venueId), { qos: 1 }, (err) => {
         if (err) this.log.error({ err: err.message }, 'cannot subscribe to upload windows');
       });
-      if (this.opts.onCommand) {
+      if (this.opts.onCommand || this.opts.onFetch) {
         client.subscribe(topics.commands(this.venueId), { qos: 1 }, (err, granted) => {
           if (err || granted?.some((g) => g.qos === 128)) this.log.error({ err: err?.message }, 'cannot subscribe to centre commands: check the broker ACL (docs/device-health.md)');
         });
@@ -192,13 +194,21 @@ export class MqttLink {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
-    if (topic === topics.commands(this.venueId) && this.opts.onCommand) {
+    if (topic === topics.commands(this.venueId) && (this.opts.onCommand || this.opts.onFetch)) {
       const decoded = decodeMessage('commands', this.venueId, payload);
       if (!decoded.ok) {
-        this.log.warn({ topic, err: decoded.error }, 'ignored an invalid command message');
+        this.log.warn({ topic, err: decoded.error }, 'ignored an invalid command from the centre');
         return;
       }
-      this.opts.onCommand(decoded.message);
+      const cmd = decoded.message;
+      if (cmd.command === 'fetch') {
+        // Issue 5: upload this camera's range now (a user asked to watch footage the centre lacks).
+        if (!cmd.cameraId.startsWith(`${this.venueId}.`) || !this.opts.onFetch) return;
+        this.log.info({ cameraId: cmd.cameraId, from: cmd.from, to: cmd.to, requestId: cmd.requestId }, 'centre asks for footage');
+        this.opts.onFetch(cmd);
+        return;
+      }
+      this.opts.onCommand?.(cmd);
       return;
     }
     if (topic !== topics.windows(this.venueId)) return;

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { SegmentRecord } from '../../protocol/index.ts';
 import { PlaylistWatcher } from './playlist-watcher.ts';
 import { startRecording, type Codecs, type RecordingRun } from './ffmpeg.ts';
+import { classifyFailure, type RecorderFailure } from './failure-cause.ts';
 
 /**
  * Records one camera continuously: one ffmpeg run after another (each a new runId, so a restart is
@@ -26,6 +27,12 @@ export interface CameraRecorderOptions {
   onState: (state: { recording: boolean; codecs?: Codecs; error?: string | null }) => void;
   /** Frame rate from ffmpeg's progress line, for health. */
   onFps?: (fps: number) => void;
+  /** No new segment for this long restarts the run (default 20 s or 8 segments). */
+  watchdogMs?: number;
+  /** Ceiling of the restart backoff (default 60 s). */
+  maxRestartDelayMs?: number;
+  /** A run ended badly or was restarted by the watchdog: the footage stops here, and why. */
+  onFailure?: (failure: RecorderFailure) => void;
 }
 
 const MAX_BACKOFF_MS = 60_000;
@@ -38,6 +45,9 @@ export class CameraRecorder {
   private restartTimer: NodeJS.Timeout | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
   private loop: Promise<void> | null = null;
+  private paused = false;
+  /** Runs the watchdog restarted because no segment came. */
+  watchdogRestarts = 0;
   /** ffmpeg arguments of the current run, credentials redacted. */
   lastArgs: string[] = [];
   runs = 0;
@@ -55,6 +65,16 @@ export class CameraRecorder {
   private async runOnce(): Promise<void> {
     if (this.stopped) return;
     const o = this.opts;
+    if (this.paused) {
+      o.onState({ recording: false, error: this.pauseReason });
+      const waiting = new Promise<void>((resolve) => (this.wake = resolve));
+      // The last run's final segments are catalogued by now: pause() may return.
+      this.pauseReached?.();
+      this.pauseReached = null;
+      await waiting;
+      this.wake = null;
+      return this.runOnce();
+    }
     const runId = randomUUID();
     const dir = join(o.recordingsDir, o.cameraId, runId);
     mkdirSync(dir, { recursive: true });
@@ -101,13 +121,16 @@ export class CameraRecorder {
     });
 
     // A camera that stops sending leaves ffmpeg waiting forever: restart it when no segment comes.
-    const stallMs = Math.max(20_000, o.segmentSeconds * 8_000);
+    const stallMs = o.watchdogMs ?? Math.max(20_000, o.segmentSeconds * 8_000);
+    let stalled = false;
     this.stallTimer = setInterval(() => {
-      if (Date.now() - watcher.lastSegmentAt > stallMs) {
-        log.warn({ stallMs }, 'no new segment: restarting the recorder');
-        void run.stop(3000);
+      if (!stalled && Date.now() - watcher.lastSegmentAt > stallMs) {
+        stalled = true;
+        this.watchdogRestarts++;
+        log.warn({ stallMs }, 'watchdog: no new segment; restarting the recorder');
+        void run.stop(2000);
       }
-    }, 1000);
+    }, Math.min(1000, Math.max(100, stallMs / 4)));
 
     const exit = await run.exited;
     if (this.stallTimer) clearInterval(this.stallTimer);
@@ -119,10 +142,18 @@ export class CameraRecorder {
       o.onState({ recording: false });
       return;
     }
-    this.failures = segments > 0 ? 1 : this.failures + 1;
-    const delay = Math.min(MAX_BACKOFF_MS, o.restartDelayMs * 2 ** (this.failures - 1));
-    const error = exit.error ?? 'ffmpeg ended';
+    if (this.paused) {
+      log.warn({ segments, reason: this.pauseReason }, 'recorder paused');
+      return this.runOnce();
+    }
+    // After a run that recorded, reconnect at once (a reconnect loses at most the segment being
+    // written); a run that recorded nothing backs off, doubling up to the ceiling.
+    this.failures = segments > 0 ? 0 : this.failures + 1;
+    const ceiling = o.maxRestartDelayMs ?? MAX_BACKOFF_MS;
+    const delay = this.failures === 0 ? 0 : Math.min(ceiling, o.restartDelayMs * 2 ** (this.failures - 1));
+    const error = stalled ? `watchdog: no segment for ${Math.round(stallMs / 1000)} s` : (exit.error ?? 'ffmpeg ended');
     log.warn({ err: error, segments, restartInMs: delay }, 'recorder ended; restarting');
+    o.onFailure?.(classifyFailure(error, { stalled, at: new Date() }));
     o.onState({ recording: false, error: describeFfmpegError(error) });
     await new Promise<void>((resolve) => {
       this.restartTimer = setTimeout(resolve, delay);
@@ -131,6 +162,39 @@ export class CameraRecorder {
     this.restartTimer = null;
     this.wake = null;
     return this.runOnce();
+  }
+
+  private pauseReason: string | null = null;
+  private pauseReached: (() => void) | null = null;
+
+  /** True while paused on purpose (disk pressure): no ffmpeg runs until resume(). */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** pid of the running ffmpeg, if any (tests count processes). */
+  get pid(): number | undefined {
+    return this.run?.pid;
+  }
+
+  /** Stops recording (SIGINT, playlist closed) until resume(); no restart in between. */
+  async pause(reason: string): Promise<void> {
+    if (this.paused || this.stopped) return;
+    this.paused = true;
+    this.pauseReason = reason;
+    const reached = new Promise<void>((resolve) => (this.pauseReached = resolve));
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.run) await this.run.stop(3000);
+    else this.wake?.();
+    // Resolve once the recorder is idle (last segments catalogued), or give up waiting after 10 s.
+    await Promise.race([reached, new Promise((r) => setTimeout(r, 10_000).unref())]);
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.pauseReason = null;
+    this.wake?.();
   }
 
   private wake: (() => void) | null = null;
@@ -147,8 +211,8 @@ export class CameraRecorder {
 
 /** Turns ffmpeg's last words into something an operator can act on. */
 export function describeFfmpegError(error: string): string {
-  if (/401|unauthori[sz]ed/i.test(error)) return `RTSP authentication failed: check the camera's user name and password (${error})`;
+  if (/\b401 unauthori[sz]ed|unauthori[sz]ed/i.test(error)) return `RTSP authentication failed: check the camera's user name and password (${error})`;
   if (/connection refused/i.test(error)) return `RTSP connection refused: is the camera on and streaming? (${error})`;
-  if (/404|not found/i.test(error)) return `RTSP stream not found: check the stream URI (${error})`;
+  if (/\b404 not found|not found/i.test(error)) return `RTSP stream not found: check the stream URI (${error})`;
   return error.slice(0, 900);
 }

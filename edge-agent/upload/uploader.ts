@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { EdgeAgentConfig } from '../../config/schema.ts';
 import { SEGMENT_META_HEADER, type SegmentRecord, type UploadWindow } from '../../protocol/index.ts';
 import type { Catalogue, CataloguedSegment } from '../catalogue/catalogue.ts';
+import { RateLimiter } from './rate-limit.ts';
 
 /**
  * Sends the centre the footage it asked for: every catalogued segment of a camera whose room has
@@ -19,6 +20,8 @@ export interface UploaderOptions {
 
 export class Uploader {
   private windows: UploadWindow[] = [];
+  /** Issue 5: camera ranges the centre asked for (a user wants to watch them), kept a day. */
+  private fetches: Array<{ cameraId: string; from: number; to: number; until: number }> = [];
   private readonly active = new Set<string>();
   /** Segment id → time before which it is not retried. */
   private readonly retryAt = new Map<string, number>();
@@ -30,9 +33,12 @@ export class Uploader {
   private readonly inFlight = new Set<Promise<void>>();
   uploaded = 0;
   attempts = 0;
+  /** Issue 5: bandwidth cap shared by all uploads (footageTransfer.maxBytesPerSecond). */
+  readonly limiter: RateLimiter;
 
   constructor(private readonly opts: UploaderOptions) {
     this.log = opts.logger.child({ part: 'upload' });
+    this.limiter = new RateLimiter(opts.config.footageTransfer.maxBytesPerSecond);
     // Windows survive a restart: the retained message comes back on connect, but the broker may not.
     const saved = opts.catalogue.getState('windows');
     if (saved) {
@@ -53,6 +59,14 @@ export class Uploader {
     this.windows = windows;
     this.opts.catalogue.setState('windows', JSON.stringify(windows));
     // Past segments may be covered now.
+    this.kick();
+  }
+
+  /** A range of one camera the centre asked for: uploaded like a window, then forgotten after a day. */
+  addFetch(f: { cameraId: string; from: string; to: string }): void {
+    const now = Date.now();
+    this.fetches = this.fetches.filter((x) => x.until > now);
+    this.fetches.push({ cameraId: f.cameraId, from: Date.parse(f.from), to: Date.parse(f.to), until: now + 86_400_000 });
     this.kick();
   }
 
@@ -81,8 +95,26 @@ export class Uploader {
 
   private fill(): void {
     const { concurrency } = this.opts.config.upload;
-    if (this.active.size >= concurrency || this.windows.length === 0) return;
+    if (this.active.size >= concurrency || (this.windows.length === 0 && this.fetches.length === 0)) return;
     const now = Date.now();
+    for (const f of this.fetches) {
+      const rows = this.opts.catalogue.db
+        .prepare('SELECT id FROM segments WHERE camera_id = ? AND uploaded_at IS NULL AND start_ms < ? AND end_ms > ? ORDER BY start_ms LIMIT 200')
+        .all(f.cameraId, f.to, f.from) as { id: string }[];
+      for (const { id } of rows) {
+        const seg = this.opts.catalogue.segment(id);
+        if (!seg) continue;
+        if (this.active.size >= concurrency) return;
+        if (this.active.has(seg.id) || (this.retryAt.get(seg.id) ?? 0) > now) continue;
+        this.active.add(seg.id);
+        const p = this.upload(seg).finally(() => {
+          this.active.delete(seg.id);
+          this.inFlight.delete(p);
+          this.kick();
+        });
+        this.inFlight.add(p);
+      }
+    }
     for (const w of this.windows) {
       for (const seg of this.opts.catalogue.segmentsToUpload(w, 200)) {
         if (this.active.size >= concurrency) return;
@@ -110,6 +142,7 @@ export class Uploader {
       bytes: seg.bytes,
       sha256: seg.sha256,
       hasAudio: seg.hasAudio,
+      ...(seg.prevHash ? { prevHash: seg.prevHash } : {}),
     };
     const url = new URL(`/api/ingest/segments/${seg.id}`, config.centre.url);
     this.attempts++;
@@ -121,12 +154,25 @@ export class Uploader {
           'content-type': 'video/mp2t',
           [SEGMENT_META_HEADER]: JSON.stringify(record),
         },
-        body: Readable.toWeb(createReadStream(seg.path)) as unknown as ReadableStream,
+        body: Readable.toWeb(
+          this.limiter.bytesPerSecond > 0
+            ? createReadStream(seg.path, { highWaterMark: 16 * 1024 }).pipe(this.limiter.stream())
+            : createReadStream(seg.path),
+        ) as unknown as ReadableStream,
         duplex: 'half',
         signal: AbortSignal.timeout(120_000),
       } as RequestInit & { duplex: 'half' });
       const text = await res.text().catch(() => '');
-      if (res.status === 200 || res.status === 201) {
+      let ackSha: string | undefined;
+      try {
+        ackSha = (JSON.parse(text) as { sha256?: string }).sha256;
+      } catch {
+        ackSha = undefined;
+      }
+      // The centre acknowledges the SHA-256 of what it holds: keep the segment pending unless it matches.
+      if ((res.status === 200 || res.status === 201) && ackSha !== undefined && ackSha !== seg.sha256) {
+        log.error({ ackSha, sha256: seg.sha256 }, 'centre acknowledged a different SHA-256; will upload again');
+      } else if (res.status === 200 || res.status === 201) {
         catalogue.markUploaded(seg.id);
         this.retryAt.delete(seg.id);
         this.uploaded++;

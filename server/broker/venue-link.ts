@@ -1,8 +1,11 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { centreSubscriptions, decodeMessage, encodeMessage, parseTopic, topics, type MessageOf, type UploadWindow } from '../../protocol/index.ts';
+import { centreSubscriptions, decodeMessage, encodeMessage, parseTopic, topics, type BoxCommandName, type MessageOf, type UploadWindow } from '../../protocol/index.ts';
 import type { ProcessedMessageRepository } from '../repositories/messages.ts';
 import type { CatalogueService } from '../services/catalogue.ts';
+import type { GapService } from '../services/gaps.ts';
+import type { AlarmService } from '../services/alarms.ts';
+import type { IntegrityService } from '../services/integrity.ts';
 import { AppError } from '../services/errors.ts';
 import type { SessionService } from '../services/sessions.ts';
 import type { VenueService } from '../services/venues.ts';
@@ -37,6 +40,18 @@ export interface VenueLinkOptions {
   };
   /** Room events (issue 3). */
   roomEvents?: { applyBatch(message: MessageOf<'events'>): Promise<void> };
+  /** Recording gaps (issue 5); without it gap messages are refused. */
+  gaps?: GapService;
+  /** Venue alarms (issue 5); without it alarm messages are refused. */
+  alarms?: AlarmService;
+  /**
+   * Issue 5: a stable id for a persistent MQTT session (clean: false). With an external broker the
+   * broker then queues the venues' QoS 1 messages while the centre is down, instead of dropping
+   * them after acknowledging them to the boxes (whose outboxes have already let them go).
+   */
+  persistentSessionId?: string;
+  /** Footage manifests (issue 5); without it manifests are refused. */
+  integrity?: IntegrityService;
 }
 
 /**
@@ -66,11 +81,11 @@ export class VenueLink {
   async start(connectWaitMs = 10_000): Promise<void> {
     const client = mqtt.connect(this.opts.url, {
       protocolVersion: 4, // aedes speaks MQTT 3.1.1 only
-      clientId: `vw-centre-${Math.random().toString(16).slice(2, 10)}`,
+      clientId: this.opts.persistentSessionId ? `vw-centre-${this.opts.persistentSessionId}` : `vw-centre-${Math.random().toString(16).slice(2, 10)}`,
       username: this.opts.username,
       password: this.opts.password,
       ...(this.opts.ca ? { ca: this.opts.ca } : {}),
-      clean: true,
+      clean: !this.opts.persistentSessionId,
       reconnectPeriod: 2000,
       connectTimeout: 10_000,
       manualConnect: true,
@@ -173,7 +188,7 @@ export class VenueLink {
    */
   async sendCommand(
     venueId: string,
-    command: MessageOf<'commands'>['command'],
+    command: BoxCommandName,
     cameraId: string | undefined,
     timeoutMs = 15_000,
   ): Promise<MessageOf<'replies'>> {
@@ -200,8 +215,16 @@ export class VenueLink {
   }
 
   private async apply(
-    kind: 'status' | 'inventory' | 'segments' | 'health' | 'events',
-    message: MessageOf<'status'> | MessageOf<'inventory'> | MessageOf<'segments'> | MessageOf<'health'> | MessageOf<'events'>,
+    kind: 'status' | 'inventory' | 'segments' | 'health' | 'events' | 'gaps' | 'alarm' | 'manifest',
+    message:
+      | MessageOf<'status'>
+      | MessageOf<'inventory'>
+      | MessageOf<'segments'>
+      | MessageOf<'health'>
+      | MessageOf<'events'>
+      | MessageOf<'gaps'>
+      | MessageOf<'alarm'>
+      | MessageOf<'manifest'>,
   ): Promise<void> {
     const venueId = message.venueId;
     switch (kind) {
@@ -228,7 +251,27 @@ export class VenueLink {
       case 'events':
         await this.opts.roomEvents?.applyBatch(message as MessageOf<'events'>);
         return;
+      case 'gaps':
+        if (!this.opts.gaps) throw new AppError('bad_request', 'this centre does not accept gap reports');
+        await this.opts.gaps.applyBatch(message as MessageOf<'gaps'>);
+        return;
+      case 'alarm':
+        if (!this.opts.alarms) throw new AppError('bad_request', 'this centre does not accept alarms');
+        await this.opts.alarms.apply(message as MessageOf<'alarm'>);
+        return;
+      case 'manifest':
+        if (!this.opts.integrity) throw new AppError('bad_request', 'this centre does not accept manifests');
+        await this.opts.integrity.receive(message as MessageOf<'manifest'>);
+        return;
     }
+  }
+
+  /** Issue 5: asks a venue box to upload one camera's range now (QoS 1, not retained). */
+  async publishFetch(venueId: string, fetch: { requestId: string; cameraId: string; from: string; to: string }): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) throw new AppError('unavailable', 'the centre is not connected to the MQTT broker: cannot ask the venue box now');
+    const message = encodeMessage('commands', { venueId, command: 'fetch', ...fetch });
+    await client.publishAsync(topics.commands(venueId), JSON.stringify(message), { qos: 1 });
   }
 
   /** Publishes the venue's current upload windows, retained so a box that reconnects gets them at once. */

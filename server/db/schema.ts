@@ -1,4 +1,4 @@
-import { bigint, boolean, customType, index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * Drizzle mirror of migrations/*.sql: the source of the server's row types. The SQL files are the
@@ -140,6 +140,55 @@ export const processedMessages = pgTable('processed_messages', {
   kind: text('kind').notNull(),
   receivedAt: ts('received_at').notNull().defaultNow(),
 });
+
+/** Issue 5: gaps reported by the venue boxes (migration 0004). */
+export const recordingGaps = pgTable(
+  'recording_gaps',
+  {
+    id: uuid('id').primaryKey(),
+    venueId: text('venue_id').notNull(),
+    cameraId: text('camera_id').notNull(),
+    kind: text('kind').notNull(),
+    cause: text('cause').notNull(),
+    span: tstzrange('span').notNull(),
+    detail: text('detail'),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [index('recording_gaps_camera_span_gist').using('gist', t.cameraId, t.span)],
+);
+/** Issue 5: alarms from the venue boxes (migration 0014). */
+export const venueAlarms = pgTable('venue_alarms', {
+  id: uuid('id').primaryKey(),
+  venueId: text('venue_id').notNull(),
+  kind: text('kind').notNull(),
+  active: boolean('active').notNull(),
+  raisedAt: ts('raised_at').notNull(),
+  detail: text('detail').notNull(),
+  pausedCameras: text('paused_cameras').array().notNull(),
+  freeBytes: bigint('free_bytes', { mode: 'number' }).notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+export type VenueAlarmRow = typeof venueAlarms.$inferSelect;
+/** Issue 5: pinned agent keys and verified manifests (migration 0024). */
+export const agentKeys = pgTable('agent_keys', {
+  venueId: text('venue_id').primaryKey(),
+  keyId: text('key_id').notNull(),
+  publicKey: text('public_key').notNull(),
+  pinnedAt: ts('pinned_at').notNull().defaultNow(),
+});
+export const footageManifests = pgTable('footage_manifests', {
+  venueId: text('venue_id').notNull(),
+  cameraId: text('camera_id').notNull(),
+  periodStart: ts('period_start').notNull(),
+  keyId: text('key_id').notNull(),
+  chainHead: text('chain_head').notNull(),
+  segments: integer('segments').notNull(),
+  manifest: text('manifest').notNull(),
+  verifiedAt: ts('verified_at').notNull().defaultNow(),
+});
+export type FootageManifestRow = typeof footageManifests.$inferSelect;
+export type RecordingGapRow = typeof recordingGaps.$inferSelect;
+export type NewRecordingGapRow = typeof recordingGaps.$inferInsert;
 
 export type VenueRow = typeof venues.$inferSelect;
 export type RoomRow = typeof rooms.$inferSelect;

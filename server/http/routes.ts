@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import {
   CSRF_COOKIE,
   LoginRequest,
+  ReconcileRequest,
   SEGMENT_META_HEADER,
   SESSION_COOKIE,
   SessionCreate,
@@ -14,6 +15,7 @@ import {
 import type { AuthService } from '../services/auth.ts';
 import { AppError } from '../services/errors.ts';
 import type { IngestService } from '../services/ingest.ts';
+import type { FetchService } from '../services/fetch.ts';
 import type { PlaybackService } from '../services/playback.ts';
 import type { SessionService } from '../services/sessions.ts';
 import type { VenueService } from '../services/venues.ts';
@@ -35,6 +37,8 @@ export interface ApiDeps {
   /** Every login, failed login and footage view goes into the audit trail. */
   audit: AuditService;
   loginGuard: LoginGuard;
+  /** Issue 5: footage fetched from the venue on demand. */
+  fetch?: FetchService;
 }
 
 /** Parses "bytes=a-b" / "bytes=a-" / "bytes=-n" for a single range; null = whole file, 'invalid' = 416. */
@@ -117,6 +121,12 @@ export function apiRouter(deps: ApiDeps): Router {
     }
   });
 
+  // Issue 5: reconcile after an outage — which uploaded segments the centre does not hold intact.
+  r.post('/ingest/reconcile', requireAgent(deps.agents), json, async (req, res) => {
+    const body = parseWith(ReconcileRequest, req.body, 'reconcile request');
+    res.json({ missing: await deps.ingest.reconcile(res.locals.venueId as string, body.segments) });
+  });
+
   // ---- everything below needs a signed-in user ----
   r.get('/auth/me', signedIn, (req, res) => {
     const answer: LoginResponse = { user: currentUser(res), csrfToken: csrfTokenFor(sessionToken(req)!) };
@@ -150,6 +160,19 @@ export function apiRouter(deps: ApiDeps): Router {
     const playlist = await deps.playback.playlist(cameraId, new Date(q.from), new Date(q.to), user);
     await deps.audit.append({ actorId: user.id, actor: user.username, action: 'footage.playlist', venueId: venueOf(cameraId), subjectType: 'camera', subjectId: cameraId, detail: { from: q.from, to: q.to } });
     res.set({ 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-cache' }).send(playlist);
+  });
+
+  // Issue 5: what the player should show for a range, and asking the venue for what the centre lacks.
+  r.get('/cameras/:id/footage-status', signedIn, async (req, res) => {
+    if (!deps.fetch) throw new AppError('not_found', 'footage fetching is not enabled');
+    const q = parseWith(VodQuery, { from: req.query.from, to: req.query.to }, 'range (ISO 8601 from and to)');
+    res.json(await deps.fetch.status(param(req, 'id'), new Date(q.from), new Date(q.to), currentUser(res)));
+  });
+  r.post('/cameras/:id/fetch', signedIn, async (req, res) => {
+    if (!deps.fetch) throw new AppError('not_found', 'footage fetching is not enabled');
+    const q = parseWith(VodQuery, { from: req.query.from, to: req.query.to }, 'range (ISO 8601 from and to)');
+    const status = await deps.fetch.request(param(req, 'id'), new Date(q.from), new Date(q.to), currentUser(res));
+    res.status(status.status === 'fetching' ? 202 : 200).json(status);
   });
 
   r.get('/footage/segments/:id.ts', signedIn, async (req, res) => {

@@ -29,6 +29,9 @@ class TooLarge extends Error {}
  * the box retries later, rather than the store filling with footage of ids no inventory names.
  */
 export class IngestService {
+  /** Issue 5: told after each newly stored segment (the centre re-signs that period's manifest). */
+  onStored: ((meta: { cameraId: string; start: Date }) => Promise<void>) | null = null;
+
   constructor(
     private readonly segments: SegmentRepository,
     private readonly venues: VenueRepository,
@@ -85,7 +88,7 @@ export class IngestService {
         throw new AppError('integrity_failed', `segment ${id} arrived as ${bytes} bytes with SHA-256 ${sha256}, but its record says ${meta.bytes} bytes with ${meta.sha256}: upload it again`);
       }
       if (existing?.storedAt && existing.storageKey && (await this.store.stat(existing.storageKey))) {
-        return { id, stored: true, duplicate: true };
+        return { id, stored: true, duplicate: true, sha256 };
       }
       const start = new Date(meta.start);
       const key = storageKeyFor(meta.cameraId, id, start);
@@ -103,9 +106,22 @@ export class IngestService {
       });
       await this.venues.advanceLastSegmentEnd(meta.cameraId, new Date(meta.end));
       log.debug({ bytes, key }, 'stored segment');
-      return { id, stored: true, duplicate: false };
+      await this.onStored?.({ cameraId: meta.cameraId, start }).catch((err: Error) => log.warn({ err: err.message }, 'could not re-sign the centre manifest'));
+      return { id, stored: true, duplicate: false, sha256 };
     } finally {
       await rm(tmp, { force: true });
     }
+  }
+
+  /** Issue 5: which of these segments of the venue the centre does not hold intact (by record and file). */
+  async reconcile(venueId: string, segments: Array<{ id: string; sha256: string }>): Promise<string[]> {
+    const missing: string[] = [];
+    for (const s of segments) {
+      const row = await this.segments.get(s.id);
+      if (row && venueOf(row.cameraId) !== venueId) throw new AppError('forbidden', `segment ${s.id} is not a segment of venue "${venueId}"`);
+      const stat = row?.storedAt && row.storageKey ? await this.store.stat(row.storageKey) : null;
+      if (!row || !stat || row.sha256 !== s.sha256 || stat.bytes !== row.bytes) missing.push(s.id);
+    }
+    return missing;
   }
 }

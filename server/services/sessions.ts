@@ -7,6 +7,7 @@ import type { VenueRepository } from '../repositories/venues.ts';
 import { coveredSeconds, findGaps } from './coverage.ts';
 import { canSeeVenue, requireCapability } from './access.ts';
 import { AppError } from './errors.ts';
+import type { GapService } from './gaps.ts';
 
 export interface SessionSettings {
   preRollMinutes: number;
@@ -30,6 +31,7 @@ export function vodUrl(cameraId: string, from: Date, to: Date): string {
 /** Bid sessions, their recording coverage, and the upload windows they ask of the venues. */
 export class SessionService {
   private readonly listeners: Array<(venueId: string) => void> = [];
+  private gapCauses: GapService | null = null;
 
   constructor(
     private readonly sessions: SessionRepository,
@@ -38,6 +40,11 @@ export class SessionService {
     private readonly settings: SessionSettings,
     private readonly logger: Logger,
   ) {}
+
+  /** Issue 5: gaps in the completeness report carry the cause the venue reported. */
+  useGapCauses(gaps: GapService): void {
+    this.gapCauses = gaps;
+  }
 
   /** Called with the venue id whenever that venue's sessions change (to republish its windows). */
   onChange(listener: (venueId: string) => void): void {
@@ -100,6 +107,7 @@ export class SessionService {
     for (const cam of await this.venues.camerasInRoom(s.roomId)) {
       const segs = windowEnd > s.plannedStart ? await this.segments.overlapping(cam.id, window.from, window.to) : [];
       const spans = segs.map((g) => g.span);
+      const found = findGaps(spans, window, this.settings.gapThresholdSeconds);
       cameras.push({
         cameraId: cam.id,
         name: cam.name,
@@ -109,7 +117,9 @@ export class SessionService {
           segs.filter((g) => g.storedAt !== null).map((g) => g.span),
           window,
         ),
-        gaps: findGaps(spans, window, this.settings.gapThresholdSeconds).map((g) => ({ from: g.from.toISOString(), to: g.to.toISOString() })),
+        gaps: this.gapCauses
+          ? await this.gapCauses.withCauses(cam.id, window, found)
+          : found.map((g) => ({ from: g.from.toISOString(), to: g.to.toISOString() })),
         playlistUrl: vodUrl(cam.id, playFrom, s.plannedEnd),
       });
     }

@@ -71,7 +71,8 @@ describe('durable outbox across a broker outage and kill -9', () => {
     for (const s of segs) cat.addSegment(s);
     const queued = await waitFor('segments moved into the outbox', () => {
       const p = cat.pending();
-      const inside = new Set(p.flatMap((m) => (JSON.parse(m.payload) as { segments: { id: string }[] }).segments.map((s) => s.id)));
+      // (Other messages may share the outbox, e.g. an agent_down gap row: only segment batches count here.)
+      const inside = new Set(p.filter((m) => m.topic === topics.segments(venueId)).flatMap((m) => (JSON.parse(m.payload) as { segments: { id: string }[] }).segments.map((s) => s.id)));
       return segs.every((s) => inside.has(s.id)) ? p : null;
     });
     cat.close();
@@ -92,7 +93,7 @@ describe('durable outbox across a broker outage and kill -9', () => {
       () => {
         const batches = obs!.messages.filter((m) => m.topic === topics.segments(venueId)).map((m) => decodeMessage('segments', venueId, m.payload));
         const ok = batches.flatMap((b) => (b.ok ? [b.message] : []));
-        return queued.every((q) => ok.some((b) => b.id === q.id)) ? ok : null;
+        return queued.filter((q) => q.topic === topics.segments(venueId)).every((q) => ok.some((b) => b.id === q.id)) ? ok : null;
       },
       30_000,
     );

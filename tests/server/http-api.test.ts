@@ -192,14 +192,14 @@ describe('ingest', () => {
     const meta = record(cam1, bytes, new Date(Date.now() - 600_000), 2, randomUUID());
     const first = await ingest(meta, bytes);
     expect(first.status).toBe(201);
-    expect(IngestSegmentResponse.parse(await first.json())).toEqual({ id: meta.id, stored: true, duplicate: false });
+    expect(IngestSegmentResponse.parse(await first.json())).toEqual({ id: meta.id, stored: true, duplicate: false, sha256: meta.sha256 });
     const row = await new SegmentRepository(server.db).get(meta.id);
     expect(row?.storedAt).not.toBeNull();
     expect(readFileSync(path.join(tmp.dir, 'footage', ...row!.storageKey!.split('/')))).toEqual(bytes);
 
     const again = await ingest(meta, bytes);
     expect(again.status).toBe(200);
-    expect(IngestSegmentResponse.parse(await again.json())).toEqual({ id: meta.id, stored: true, duplicate: true });
+    expect(IngestSegmentResponse.parse(await again.json())).toEqual({ id: meta.id, stored: true, duplicate: true, sha256: meta.sha256 });
   });
 
   it('refuses a body whose SHA-256 does not match and keeps nothing', async () => {

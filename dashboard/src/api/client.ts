@@ -4,6 +4,7 @@ import {
   CSRF_HEADER,
   ApiError,
   ErrorCode,
+  FootageStatus,
   LoginResponse,
   SessionDetail,
   SessionList,
@@ -152,4 +153,9 @@ export const api = {
   createSession: (body: SessionCreate) =>
     request('/api/sessions', z.union([BidSession, z.object({ session: BidSession }).transform((r) => r.session)]), { method: 'POST', body }),
   session: (id: string) => request(`/api/sessions/${encodeURIComponent(id)}`, SessionDetail),
+  // Issue 5: footage only at the venue box is fetched on demand; the status says what to show.
+  footageStatus: (cameraId: string, from: string, to: string) =>
+    request(`/api/cameras/${encodeURIComponent(cameraId)}/footage-status?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, FootageStatus),
+  fetchFootage: (cameraId: string, from: string, to: string) =>
+    request(`/api/cameras/${encodeURIComponent(cameraId)}/fetch?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, FootageStatus, { method: 'POST' }),
 };

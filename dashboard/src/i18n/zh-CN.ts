@@ -238,6 +238,17 @@ export default {
     outsideFootage: '该时刻没有录像，显示最近的画面。',
     inGap: '该时刻处于缺失时段，已跳到之后最早的录像。',
     percent: '{pct}%',
+    fetchFromVenue: '从场地调取',
+  },
+  gapCause: {
+    camera_offline: '摄像机离线',
+    auth_failed: '摄像机拒绝密码',
+    recorder_crashed: '录像进程崩溃',
+    disk_full: '场地磁盘已满',
+    agent_down: '场地主机停机',
+    audio_lost: '音频丢失',
+    audio: '无声音',
+    unknown: '原因尚未上报',
   },
   devices: {
     title: '设备健康',

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Catalogue } from '../../edge-agent/catalogue/catalogue.ts';
+import { GapTracker } from '../../edge-agent/continuity/gap-tracker.ts';
+import { GapBatch, topics } from '../../protocol/index.ts';
+import { quietLogger, scratchDir } from '../edge-agent/agent-fixture.ts';
+
+/** The gap tracker over a real SQLite catalogue: causes, audio gaps, agent down, outbox. */
+describe('gap tracker', () => {
+  const scratch = scratchDir('gap-tracker');
+  const venueId = 't-gaptrack';
+  const cam = `${venueId}.cam-1`;
+  const open: Catalogue[] = [];
+  afterEach(() => {
+    for (const c of open.splice(0)) c.close();
+  });
+  afterAll(() => scratch.remove());
+  const catalogue = (name: string) => {
+    const c = new Catalogue(join(scratch.dir, `${name}.db`));
+    open.push(c);
+    return c;
+  };
+  const t0 = Date.parse('2026-11-01T08:00:00.000Z');
+  const seg = (startMs: number, hasAudio = true) => ({
+    id: randomUUID(),
+    cameraId: cam,
+    runId: randomUUID(),
+    start: new Date(startMs).toISOString(),
+    end: new Date(startMs + 2000).toISOString(),
+    bytes: 1000,
+    sha256: 'b'.repeat(64),
+    hasAudio,
+    path: join(scratch.dir, `${randomUUID()}.ts`),
+  });
+  const record = (c: Catalogue, t: GapTracker, s: ReturnType<typeof seg>) => {
+    c.addSegment(s);
+    t.onSegment(s);
+  };
+
+  it('names each gap by the last failure before it, ignores short ones, and finds lost audio', () => {
+    const c = catalogue('causes');
+    const t = new GapTracker({ catalogue: c, venueId, thresholdSeconds: 2, logger: quietLogger() });
+    t.start(t0);
+    record(c, t, seg(t0));
+    record(c, t, seg(t0 + 2000));
+    // 1.5 s hole: under the threshold, no row.
+    record(c, t, seg(t0 + 5500));
+    t.noteFailure(cam, { cause: 'camera_offline', detail: 'Connection refused' });
+    t.noteFailure(cam, { cause: 'auth_failed', detail: '401 Unauthorized' });
+    record(c, t, seg(t0 + 30_000));
+    // Audio goes for 10 s, then comes back.
+    record(c, t, seg(t0 + 32_000, false));
+    record(c, t, seg(t0 + 34_000, false));
+    record(c, t, seg(t0 + 36_000, false));
+    record(c, t, seg(t0 + 38_000, false));
+    record(c, t, seg(t0 + 40_000, false));
+    record(c, t, seg(t0 + 42_000, true));
+    t.stop();
+    const gaps = t.log.list(cam);
+    expect(gaps.map((g) => [g.kind, g.cause, g.start, g.end])).toEqual([
+      ['video', 'auth_failed', new Date(t0 + 7500).toISOString(), new Date(t0 + 30_000).toISOString()],
+      ['audio', 'audio_lost', new Date(t0 + 32_000).toISOString(), new Date(t0 + 42_000).toISOString()],
+    ]);
+    // Each gap is in the durable outbox as its own message for the centre.
+    const out = c.pending().filter((m) => m.topic === topics.gaps(venueId));
+    expect(out).toHaveLength(2);
+    const ids = out.flatMap((m) => GapBatch.parse(JSON.parse(m.payload)).gaps.map((g) => g.id));
+    expect(ids.sort()).toEqual(gaps.map((g) => g.id).sort());
+  });
+
+  it('finds the time the agent was down at start-up, keeping the cause of a failure that came first', () => {
+    const c = catalogue('down');
+    const t1 = new GapTracker({ catalogue: c, venueId, thresholdSeconds: 2, logger: quietLogger() });
+    t1.start(t0);
+    record(c, t1, seg(t0));
+    t1.stop(); // heartbeat at "now" (real clock, far after t0)
+    const lastAlive = Number(c.getState('continuity:alive'));
+    const restart = lastAlive + 60_000;
+    // Second start (as after kill -9): from the last segment's end to the start is "agent down".
+    const t2 = new GapTracker({ catalogue: c, venueId, thresholdSeconds: 2, logger: quietLogger() });
+    t2.start(restart);
+    t2.stop();
+    expect(t2.log.list(cam).map((g) => [g.cause, Date.parse(g.start), Date.parse(g.end)])).toEqual([['agent_down', t0 + 2000, restart]]);
+
+    // The camera was offline when the agent died: that part keeps camera_offline.
+    const c2 = catalogue('down-offline');
+    const t3 = new GapTracker({ catalogue: c2, venueId, thresholdSeconds: 2, logger: quietLogger() });
+    const now = Date.now();
+    t3.start(now - 20_000);
+    record(c2, t3, seg(now - 20_000));
+    t3.noteFailure(cam, { cause: 'camera_offline', detail: 'End of file' });
+    t3.stop();
+    const alive = Number(c2.getState('continuity:alive'));
+    const t4 = new GapTracker({ catalogue: c2, venueId, thresholdSeconds: 2, logger: quietLogger() });
+    t4.start(alive + 30_000);
+    t4.stop();
+    expect(t4.log.list(cam).map((g) => [g.cause, Date.parse(g.start), Date.parse(g.end)])).toEqual([
+      ['camera_offline', now - 18_000, alive],
+      ['agent_down', alive, alive + 30_000],
+    ]);
+  });
+});

@@ -1,0 +1,224 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgent, type Agent } from '../../edge-agent/agent.ts';
+import { SessionDetail, type GapRecord } from '../../protocol/index.ts';
+import { randomToken, startServer, type RunningServer } from '../../server/app.ts';
+import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
+import { agentConfig, ffmpegChildren, quietLogger, scratchDir, uniqueVenue, waitFor } from '../edge-agent/agent-fixture.ts';
+import { createPgDatabase, login, serverConfig, silent } from '../server/support.ts';
+
+/**
+ * Issue 5, priority 1: gaps with causes. Real centre (PostgreSQL, embedded aedes), real edge agent,
+ * the simulator's RTSP cameras powered off and on. A 20 s outage stands in for the issue's 3 min.
+ */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ms = (iso: string) => Date.parse(iso);
+
+/** Stretches longer than `thresholdMs` between consecutive catalogued segments of one camera. */
+function gapsInCatalogue(segs: { start: string; end: string }[], thresholdMs: number): Array<{ from: number; to: number }> {
+  const out: Array<{ from: number; to: number }> = [];
+  for (let i = 1; i < segs.length; i++) {
+    const prevEnd = Math.max(...segs.slice(0, i).map((s) => ms(s.end)));
+    const start = ms(segs[i]!.start);
+    if (start - prevEnd > thresholdMs) out.push({ from: prevEnd, to: start });
+  }
+  return out;
+}
+
+describe('recording gaps with causes (camera offline, flapping, watchdog)', () => {
+  const venueId = uniqueVenue('gaps');
+  const scratch = scratchDir('gaps');
+  const serverScratch = scratchDir('gaps-centre');
+  let pg: { url: string; drop: () => Promise<void> };
+  let server: RunningServer;
+  let venue: VirtualVenue;
+  let agent: Agent;
+  let cookie: string;
+  let sessionId: string;
+  const cam1 = `${venueId}.cam-1`;
+  const cam2 = `${venueId}.cam-2`;
+  const cam3 = `${venueId}.cam-3`;
+
+  beforeAll(async () => {
+    pg = await createPgDatabase();
+    const token = randomToken();
+    server = await startServer(
+      serverConfig(serverScratch.dir, { databaseUrl: pg.url, agents: [{ venueId, token }], demo: { accounts: true, password: 'demo-password-1' } }),
+      { logger: silent },
+    );
+    const small = { width: 320, height: 240, fps: 10, bitrateKbps: 150 };
+    venue = await startVirtualVenue({
+      cameras: [
+        { code: 'cam-1', name: 'Opening left', username: 'admin', password: 'pw-gap-1', ...small },
+        { code: 'cam-2', name: 'Opening right', username: 'admin', password: 'pw-gap-2', ...small, audio: false },
+        { code: 'cam-3', name: 'Hall', username: 'admin', password: 'pw-gap-3', ...small, audio: false },
+      ],
+      logger: quietLogger(),
+    });
+    const [c1, c2, c3] = venue.cameras;
+    agent = await startAgent(
+      agentConfig({
+        venue: { id: venueId, name: 'Gap venue' },
+        rooms: [{ code: 'open-1', name: 'Opening room', kind: 'bid_opening' }],
+        cameras: [
+          { code: 'cam-1', name: 'Left', room: 'open-1', address: c1!.xaddr, username: c1!.username, password: c1!.password },
+          { code: 'cam-2', name: 'Right', room: 'open-1', address: c2!.xaddr, username: c2!.username, password: c2!.password },
+          { code: 'cam-3', name: 'Hall', room: null, address: c3!.xaddr, username: c3!.username, password: c3!.password },
+        ],
+        mqtt: { url: server.brokerUrl },
+        centre: { url: server.url, token },
+        dataDir: scratch.dir,
+        recording: { segmentSeconds: 1, restartDelayMs: 300, rtspTransport: 'tcp' },
+        continuity: { watchdogSeconds: 5, maxRestartDelayMs: 1000, gapThresholdSeconds: 2 },
+      }),
+      { logger: quietLogger() },
+    );
+    cookie = await login(server.url, 'admin', 'demo-password-1');
+    await waitFor('room in the centre inventory', async () => {
+      const res = await fetch(`${server.url}/api/venues`, { headers: { cookie } });
+      const body = (await res.json()) as { venues: { id: string; rooms: unknown[] }[] };
+      return body.venues.find((v) => v.id === venueId)?.rooms.length;
+    });
+    const res = await fetch(`${server.url}/api/sessions`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        projectCode: 'GAP-1',
+        projectName: 'Gap test',
+        kind: 'bid_opening',
+        roomId: `${venueId}.open-1`,
+        plannedStart: new Date(Date.now() - 60_000).toISOString(),
+        plannedEnd: new Date(Date.now() + 30 * 60_000).toISOString(),
+      }),
+    });
+    expect(res.status).toBe(201);
+    sessionId = ((await res.json()) as { id: string }).id;
+    await waitFor('all three cameras recording', () => [cam1, cam2, cam3].every((c) => agent.catalogue.segments(c).length >= 2), 40_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    await venue?.stop();
+    await server?.stop();
+    await pg?.drop();
+    scratch.remove();
+    serverScratch.remove();
+  });
+
+  it('a camera off for 20 s during a session: one camera_offline gap at the edge, at the centre, in playback; recording back within 10 s', async () => {
+    const before = agent.catalogue.segments(cam1).at(-1)!;
+    await venue.cameras[0]!.stop();
+    await sleep(3000); // the recorder catalogues the last segments of its run
+    const offAt = Date.now();
+    await sleep(17_000);
+    await venue.cameras[0]!.start();
+    const backAt = Date.now();
+    // The first segment of a new recorder run (the old run ended when the camera went).
+    const first = await waitFor('a segment after the camera came back', () => agent.catalogue.segments(cam1).find((s) => s.runId !== before.runId && ms(s.start) > offAt), 15_000, 100);
+    // Recording resumes within 10 s of the camera's return (the segment has started by then).
+    expect(ms(first.start) - backAt).toBeLessThan(10_000);
+
+    const edgeGaps = agent.gaps.log.list(cam1).filter((g) => g.kind === 'video');
+    expect(edgeGaps).toHaveLength(1);
+    const gap = edgeGaps[0]!;
+    expect(gap.cause).toBe('camera_offline');
+    // Exact bounds: from the last segment before to the first segment after.
+    const lastBefore = agent.catalogue.segments(cam1).filter((s) => ms(s.end) <= ms(first.start)).reduce((a, s) => Math.max(a, ms(s.end)), 0);
+    expect(ms(gap.start)).toBe(lastBefore);
+    expect(gap.end).toBe(first.start);
+    expect(ms(gap.end) - ms(gap.start)).toBeGreaterThan(19_000);
+    expect(ms(gap.start)).toBeGreaterThanOrEqual(ms(before.end));
+
+    // The centre stores it and the completeness report names the cause, with the same bounds.
+    const detail = await waitFor(
+      'the session report shows the gap with its cause',
+      async () => {
+        const res = await fetch(`${server.url}/api/sessions/${sessionId}`, { headers: { cookie } });
+        const d = SessionDetail.parse(await res.json());
+        const cam = d.cameras.find((c) => c.cameraId === cam1)!;
+        return cam.gaps.some((g) => g.cause === 'camera_offline') ? d : null;
+      },
+      20_000,
+      250,
+    );
+    // (The session was booked a minute before the agent started: that first stretch is a gap too,
+    // with no cause from the venue; it is shown, not hidden.)
+    const all = detail.cameras.find((c) => c.cameraId === cam1)!.gaps;
+    expect(all[0]).toMatchObject({ from: detail.session.plannedStart, cause: null });
+    const reported = all.filter((g) => g.kind === 'video' && g.from !== detail.session.plannedStart);
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toMatchObject({ from: gap.start, to: gap.end, cause: 'camera_offline', kind: 'video' });
+
+    // Playback marks it: a discontinuity between the segment before and the one after.
+    await waitFor('footage on both sides uploaded', () => {
+      const segs = agent.catalogue.segments(cam1);
+      return segs.find((s) => s.end === gap.start)?.uploadedAt && segs.find((s) => s.start === gap.end)?.uploadedAt;
+    }, 20_000);
+    const q = `from=${encodeURIComponent(new Date(ms(gap.start) - 5000).toISOString())}&to=${encodeURIComponent(new Date(ms(gap.end) + 2000).toISOString())}`;
+    const playlist = await (await fetch(`${server.url}/api/cameras/${cam1}/vod.m3u8?${q}`, { headers: { cookie } })).text();
+    const lines = playlist.split('\n');
+    const after = lines.indexOf(`#EXT-X-PROGRAM-DATE-TIME:${gap.end}`);
+    expect(after).toBeGreaterThan(0);
+    expect(lines[after - 1]).toBe('#EXT-X-DISCONTINUITY');
+  }, 90_000);
+
+  it('a camera flapping: every gap a row, no ffmpeg leaked', async () => {
+    const cam = venue.cameras[1]!;
+    // ~40 s of flapping (the issue asks for 100 flaps; the suite's time budget allows about 6).
+    const budgetEnd = Date.now() + 40_000;
+    let flaps = 0;
+    let maxRecorders = 0;
+    while (Date.now() < budgetEnd) {
+      const runsBefore = new Set(agent.catalogue.segments(cam2).map((s) => s.runId));
+      await cam.stop();
+      await sleep(2600);
+      await cam.start();
+      flaps++;
+      // Let it record again so that this outage is its own gap.
+      await waitFor('cam-2 recording again', () => agent.catalogue.segments(cam2).some((s) => !runsBefore.has(s.runId)), 20_000, 100);
+      maxRecorders = Math.max(maxRecorders, ffmpegChildren(scratch.dir).length);
+    }
+    expect(flaps).toBeGreaterThanOrEqual(4);
+    // One recorder per camera at most, ever.
+    expect(maxRecorders).toBeLessThanOrEqual(3);
+    const segs = agent.catalogue.segments(cam2);
+    const derived = gapsInCatalogue(segs, 2000);
+    const rows = agent.gaps.log.list(cam2).filter((g) => g.kind === 'video');
+    expect(derived.length).toBeGreaterThanOrEqual(flaps);
+    // Every hole in the footage longer than the threshold is a row with exactly its bounds.
+    expect(rows.map((g) => [ms(g.start), ms(g.end)])).toEqual(derived.map((g) => [g.from, g.to]));
+    expect(new Set(rows.map((g) => g.cause))).toEqual(new Set(['camera_offline']));
+    console.info(`flapping: ${flaps} power cycles in ~40 s, ${rows.length} gap rows, at most ${maxRecorders} recorder ffmpeg processes`);
+    // The centre got every row (outbox → MQTT → recording_gaps), none twice.
+    await waitFor('every cam-2 gap at the centre', async () => {
+      const got = await server.services.gaps.reported(cam2, new Date(0), new Date(Date.now() + 60_000));
+      return got.length === rows.length;
+    }, 20_000, 250);
+  }, 120_000);
+
+  it('the watchdog restarts a recorder whose camera hangs without hanging up', async () => {
+    const rec = agent.recorder(cam3)!;
+    const restartsBefore = rec.watchdogRestarts;
+    const pid = venue.cameras[2]!.source.pid!;
+    const runBefore = agent.catalogue.segments(cam3).at(-1)!.runId;
+    process.kill(pid, 'SIGSTOP');
+    const hungAt = Date.now();
+    try {
+      await waitFor('watchdog restart', () => rec.watchdogRestarts > restartsBefore, 15_000, 100);
+      // 5 s watchdog (the test's setting) after the last segment.
+      expect(Date.now() - hungAt).toBeLessThan(9_000);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitFor('cam-3 recording again', () => agent.catalogue.segments(cam3).some((s) => s.runId !== runBefore && ms(s.start) > hungAt), 30_000, 100);
+    const rows: GapRecord[] = agent.gaps.log.list(cam3).filter((g) => g.kind === 'video');
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    expect(rows.at(-1)!.cause).toBe('camera_offline');
+    expect(rows.at(-1)!.detail).toMatch(/watchdog|End of file|ffmpeg/i);
+    expect(ffmpegChildren(scratch.dir).length).toBeLessThanOrEqual(3);
+  }, 60_000);
+
+  it('leaves no ffmpeg behind', async () => {
+    await agent.stop();
+    expect(ffmpegChildren(scratch.dir)).toEqual([]);
+  });
+});
