@@ -10,7 +10,7 @@ import { randomToken, startServer, type RunningServer } from '../../server/app.t
 import { segments } from '../../server/db/schema.ts';
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
 import { quietLogger, scratchDir, uniqueVenue, waitFor } from '../edge-agent/agent-fixture.ts';
-import { createPgDatabase, login, serverConfig, silent } from '../server/support.ts';
+import { createPgDatabase, csrf, login, serverConfig, silent } from '../server/support.ts';
 
 /**
  * Issue 5, priority 4: kill -9 of the agent (edge-agent/main.ts as a child process) while it
@@ -91,7 +91,7 @@ describe('kill -9 of the agent mid-upload', () => {
     }, 30_000);
     const res = await fetch(`${server.url}/api/sessions`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, ...csrf(cookie), 'content-type': 'application/json' },
       body: JSON.stringify({ projectCode: 'KILL-1', projectName: 'Kill', kind: 'bid_opening', roomId: `${venueId}.open-1`, plannedStart: new Date(Date.now() - 60_000).toISOString(), plannedEnd: new Date(Date.now() + 3600_000).toISOString() }),
     });
     expect(res.status).toBe(201);

@@ -11,7 +11,7 @@ import { eq } from 'drizzle-orm';
 import { segments } from '../../server/db/schema.ts';
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
 import { agentConfig, freePort, quietLogger, scratchDir, uniqueVenue, waitFor } from '../edge-agent/agent-fixture.ts';
-import { createPgDatabase, login, serverConfig, silent } from '../server/support.ts';
+import { createPgDatabase, csrf, login, serverConfig, silent } from '../server/support.ts';
 
 /**
  * Issue 5, priority 4: the centre (HTTP, its embedded broker, everything) is down for 30 s while
@@ -80,7 +80,7 @@ describe('centre unreachable while 4 cameras record a session', () => {
     });
     const res = await fetch(`${server.url}/api/sessions`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, ...csrf(cookie), 'content-type': 'application/json' },
       body: JSON.stringify({ projectCode: 'OUT-1', projectName: 'Outage', kind: 'evaluation', roomId: `${venueId}.eval-1`, plannedStart: new Date(Date.now() - 60_000).toISOString(), plannedEnd: new Date(Date.now() + 3600_000).toISOString() }),
     });
     expect(res.status).toBe(201);

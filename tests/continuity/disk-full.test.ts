@@ -9,7 +9,7 @@ import { randomToken, startServer, type RunningServer } from '../../server/app.t
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
 import { need } from '../support/prerequisites.ts';
 import { agentConfig, ffmpegChildren, quietLogger, scratchDir, uniqueVenue, waitFor } from '../edge-agent/agent-fixture.ts';
-import { createPgDatabase, login, serverConfig, silent } from '../server/support.ts';
+import { createPgDatabase, csrf, login, serverConfig, silent } from '../server/support.ts';
 
 /**
  * Issue 5, priority 2: a small footage disk fills up. The agent's data folder is a 24 MB tmpfs the
@@ -86,7 +86,7 @@ describe.runIf(need(root))('retention with holds on a small disk', () => {
     });
     const res = await fetch(`${server.url}/api/sessions`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, ...csrf(cookie), 'content-type': 'application/json' },
       body: JSON.stringify({
         projectCode: 'DISK-1',
         projectName: 'Disk test',

@@ -4,7 +4,7 @@ import { FootageStatus } from '../../protocol/index.ts';
 import { randomToken, startServer, type RunningServer } from '../../server/app.ts';
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
 import { agentConfig, quietLogger, scratchDir, uniqueVenue, waitFor } from '../edge-agent/agent-fixture.ts';
-import { createPgDatabase, login, serverConfig, silent } from '../server/support.ts';
+import { createPgDatabase, csrf, login, serverConfig, silent } from '../server/support.ts';
 
 /**
  * Issue 5, priority 5: footage outside every session is only at the venue; a user asking to watch
@@ -67,7 +67,7 @@ describe('footage fetched from the venue on demand', () => {
     // No session covers it: nothing was uploaded, so the player has nothing yet.
     expect((await fetch(`${server.url}/api/cameras/${cam}/vod.m3u8?${q}`, { headers: { cookie } })).status).toBe(404);
 
-    const asked = await fetch(`${server.url}/api/cameras/${cam}/fetch?${q}`, { method: 'POST', headers: { cookie } });
+    const asked = await fetch(`${server.url}/api/cameras/${cam}/fetch?${q}`, { method: 'POST', headers: { cookie, ...csrf(cookie) } });
     expect(asked.status).toBe(202);
     expect(FootageStatus.parse(await asked.json())).toMatchObject({ status: 'fetching', message: expect.stringMatching(/Fetching from the venue/) });
     const done = await waitFor('footage arrived', async () => {
@@ -87,7 +87,7 @@ describe('footage fetched from the venue on demand', () => {
     await waitFor('last segment catalogued at the centre', async () => (await status(range(last.start, last.end))).recordedSeconds > 0, 15_000, 250);
     await agent.stop();
     await waitFor('venue offline at the centre', async () => (await server.services.venues.summaries()).find((v) => v.id === venueId)?.online === false, 15_000, 250);
-    const res = await fetch(`${server.url}/api/cameras/${cam}/fetch?${range(last.start, last.end)}`, { method: 'POST', headers: { cookie } });
+    const res = await fetch(`${server.url}/api/cameras/${cam}/fetch?${range(last.start, last.end)}`, { method: 'POST', headers: { cookie, ...csrf(cookie) } });
     expect(res.status).toBe(200);
     const st = FootageStatus.parse(await res.json());
     expect(st.status).toBe('venue_offline');

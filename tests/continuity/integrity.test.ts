@@ -10,7 +10,7 @@ import { randomToken, startServer, type RunningServer } from '../../server/app.t
 import { AppError } from '../../server/services/errors.ts';
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
 import { agentConfig, quietLogger, scratchDir, uniqueVenue, waitFor } from '../edge-agent/agent-fixture.ts';
-import { createPgDatabase, login, serverConfig, silent } from '../server/support.ts';
+import { createPgDatabase, csrf, login, serverConfig, silent } from '../server/support.ts';
 
 /**
  * Issue 5, priority 3: hash chain, signed period manifests (4 s periods here instead of an hour),
@@ -78,7 +78,7 @@ describe('footage integrity: chain, signed manifests, verify', () => {
     });
     const res = await fetch(`${server.url}/api/sessions`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, ...csrf(cookie), 'content-type': 'application/json' },
       body: JSON.stringify({ projectCode: 'INT-1', projectName: 'Integrity', kind: 'bid_opening', roomId: `${venueId}.open-1`, plannedStart: new Date(Date.now() - 60_000).toISOString(), plannedEnd: new Date(Date.now() + 3600_000).toISOString() }),
     });
     expect(res.status).toBe(201);

@@ -4,7 +4,7 @@ import { SessionDetail, type GapRecord } from '../../protocol/index.ts';
 import { randomToken, startServer, type RunningServer } from '../../server/app.ts';
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
 import { agentConfig, ffmpegChildren, quietLogger, scratchDir, uniqueVenue, waitFor } from '../edge-agent/agent-fixture.ts';
-import { createPgDatabase, login, serverConfig, silent } from '../server/support.ts';
+import { createPgDatabase, csrf, login, serverConfig, silent } from '../server/support.ts';
 
 /**
  * Issue 5, priority 1: gaps with causes. Real centre (PostgreSQL, embedded aedes), real edge agent,
@@ -80,7 +80,7 @@ describe('recording gaps with causes (camera offline, flapping, watchdog)', () =
     });
     const res = await fetch(`${server.url}/api/sessions`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, ...csrf(cookie), 'content-type': 'application/json' },
       body: JSON.stringify({
         projectCode: 'GAP-1',
         projectName: 'Gap test',
