@@ -79,6 +79,8 @@ const CASES: Case[] = [
   { name: 'equipment checklist of a room', method: 'GET', path: (v) => `/api/ledger/checklists/${v.room}`, allowed: ALL, okStatus: 200 },
   { name: 'record an equipment check', method: 'POST', path: () => '/api/ledger/equipment-checks', body: (v) => ({ roomId: v.room, results: [{ item: 'clock_right', deviceId: v.cameras[1], ok: true }] }), allowed: CHECKERS, okStatus: 201 },
   { name: 'work a maintenance ticket', method: 'POST', path: async (v) => `/api/ledger/tickets/${await freshTicket(v)}/transitions`, body: () => ({ action: 'start' }), allowed: FIXERS, okStatus: 200 },
+  { name: 'footage status of a camera', method: 'GET', path: (v) => `/api/cameras/${v.cameras[0]}/footage-status?${segmentRange(v)}`, allowed: ALL, okStatus: 200 },
+  { name: 'fetch footage from the venue', method: 'POST', path: (v) => `/api/cameras/${v.cameras[0]}/fetch?${segmentRange(v)}`, allowed: ALL, okStatus: 200 },
   { name: 'run the pre-session check', method: 'POST', path: (v) => `/api/sessions/${sessions.get(v.id)}/pre-check`, allowed: ['patrol', 'maintenance', 'supervisor', 'venue_admin', 'admin'], okStatus: 200 },
   { name: 'command a venue box', method: 'POST', path: (v) => `/api/venues/${v.id}/commands`, body: () => ({ command: 'nonsense' }), allowed: [], okStatus: 200 },
   { name: 'change a category', method: 'PUT', path: () => '/api/ledger/categories/matrix_test', body: () => ({ subjectType: 'staff', zh: '测试', en: 'Test' }), allowed: ['admin'], okStatus: 204, cityOnly: true },
