@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { benchRecord, recordReport } from './record.ts';
+import { benchUpload, uploadReport } from './upload.ts';
 
 /**
  * `npm run bench [-- name …]`: runs the benchmarks and rewrites their sections of
@@ -19,6 +20,7 @@ const benches: Record<string, Bench> = {
     // Node settles (start-up garbage collections, JIT) for about 20 s: measure after that.
     return recordReport(await benchRecord({ counts, seconds, warmupSeconds: Number(process.env.BENCH_WARMUP ?? 20) }), seconds);
   },
+  upload: async () => uploadReport(await benchUpload({ seconds, cameras: 8 })),
 };
 
 function replaceSection(doc: string, name: string, body: string): string {

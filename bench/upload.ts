@@ -7,7 +7,7 @@ import { startAgent } from '../edge-agent/agent.ts';
 import { randomToken, startServer } from '../server/app.ts';
 import { segments } from '../server/db/schema.ts';
 import { startVirtualVenue } from '../simulator/venue.ts';
-import { createPgDatabase, login, serverConfig, tempDir } from '../tests/server/support.ts';
+import { createPgDatabase, csrf, login, serverConfig, tempDir } from '../tests/server/support.ts';
 
 /**
  * Issue 5 benchmark: upload of held footage to the centre while the box records N cameras (8 by
@@ -76,11 +76,12 @@ export async function benchUpload(opts: { seconds?: number; cameras?: number; ca
       if (body.venues.find((v) => v.id === venueId)?.rooms.length) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    await fetch(`${server.url}/api/sessions`, {
+    const booked = await fetch(`${server.url}/api/sessions`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, ...csrf(cookie), 'content-type': 'application/json' },
       body: JSON.stringify({ projectCode: 'BENCH', projectName: 'Upload bench', kind: 'evaluation', roomId: `${venueId}.eval-1`, plannedStart: new Date(Date.now() - 60_000).toISOString(), plannedEnd: new Date(Date.now() + 3600_000).toISOString() }),
     });
+    if (!booked.ok) throw new Error(`could not book the benchmark session: ${booked.status} ${await booked.text()}`);
     log(`bench/upload: ${n} cameras recording, warming up 10 s…`);
     await new Promise((r) => setTimeout(r, 10_000));
     const ids = venue.cameras.map((c) => `${venueId}.${c.code}`);
