@@ -86,6 +86,8 @@ export async function benchRecord(opts: { counts: number[]; seconds: number; war
       const p = `cam${i}`;
       const publisher = spawn(ffmpegPath(), ['-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', clip, '-c', 'copy', '-f', 'rtsp', '-rtsp_transport', 'tcp', `rtsp://127.0.0.1:${rtsp.port}/${p}`], { stdio: 'ignore' });
       const device = await startOnvifDevice({
+        // Hold empty event pulls for a minute, as cameras do (the simulator's default suits tests).
+        pullWaitMs: 60_000,
         username: 'bench', password: 'bench-pass', endpoint: `urn:uuid:00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, name: p, logger: silent,
         stream: { rtspHost: '127.0.0.1', rtspPort: rtsp.port, path: p, codec: 'h264', width: 1920, height: 1080, fps: 25, audio: true, bitrateKbps: 4000 },
       });

@@ -56,6 +56,8 @@ export interface CameraEventOptions {
   onEvent: (event: RoomEvent) => void;
 }
 
+const PULL_REPLY_TIMEOUT_MS = 75_000;
+
 export class CameraEventSubscriber {
   private cam: OnvifTypes.Cam | null = null;
   private guard: SoapGuard | null = null;
@@ -73,7 +75,9 @@ export class CameraEventSubscriber {
       path: o.address.path,
       username: o.username || undefined,
       password: o.password || undefined,
-      timeout: o.timeoutMs,
+      // PullMessages asks the camera to hold the answer up to a minute (ONVIF's PT1M): a shorter
+      // socket timeout would cut every quiet minute short and turn the long poll into a busy loop.
+      timeout: Math.max(o.timeoutMs, PULL_REPLY_TIMEOUT_MS),
       autoconnect: false,
       preserveAddress: true,
     });

@@ -50,6 +50,12 @@ export interface OnvifDeviceOptions {
   clockOffsetMs?: number;
   /** Largest SOAP request accepted (default 64 KiB). */
   maxBodyBytes?: number;
+  /**
+   * How long an empty PullMessages is held before answering (default 2 s, quick for tests). Real
+   * cameras hold it for the client's timeout (up to a minute); benchmarks set that, or the agent
+   * would be measured polling a camera far more often than it ever does in a venue.
+   */
+  pullWaitMs?: number;
   logger?: Logger;
 }
 
@@ -279,7 +285,7 @@ export async function startOnvifDevice(options: OnvifDeviceOptions): Promise<Onv
             const msgs = sub.queue.splice(0, limit);
             resolve(`<tev:PullMessagesResponse><tev:CurrentTime>${isoNow()}</tev:CurrentTime><tev:TerminationTime>${iso(sub.expires)}</tev:TerminationTime>${msgs.join('')}</tev:PullMessagesResponse>`);
           };
-          const timer = setTimeout(answer, sub.queue.length ? 0 : PULL_WAIT_MS);
+          const timer = setTimeout(answer, sub.queue.length ? 0 : (options.pullWaitMs ?? PULL_WAIT_MS));
           if (!sub.queue.length) sub.waiter = answer;
         });
       }
