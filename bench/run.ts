@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { benchRecord, recordReport } from './record.ts';
 import { benchUpload, uploadReport } from './upload.ts';
+import { benchDiscovery } from './discovery.ts';
 
 /**
  * `npm run bench [-- name …]`: runs the benchmarks and rewrites their sections of
@@ -21,6 +22,7 @@ const benches: Record<string, Bench> = {
     return recordReport(await benchRecord({ counts, seconds, warmupSeconds: Number(process.env.BENCH_WARMUP ?? 20) }), seconds);
   },
   upload: async () => uploadReport(await benchUpload({ seconds, cameras: 8 })),
+  discovery: () => benchDiscovery(),
 };
 
 function replaceSection(doc: string, name: string, body: string): string {
