@@ -39,7 +39,9 @@ export function liveRouter(deps: LiveRouteDeps): Router {
   // A 503 is either "box offline" or "starting" (with Retry-After): the message says which.
   r.get('/cameras/:id/live.m3u8', signedIn, async (req, res) => {
     try {
-      const playlist = await deps.live.playlist(param(req, 'id'), currentUser(res));
+      const msnParam = Number(req.query._HLS_msn);
+      const msn = Number.isInteger(msnParam) && msnParam >= 0 ? msnParam : undefined;
+      const playlist = await deps.live.playlist(param(req, 'id'), currentUser(res), msn);
       res.set({ 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-cache, no-store' }).send(playlist);
     } catch (err) {
       if (err instanceof LiveStartingError) res.set('Retry-After', '2');

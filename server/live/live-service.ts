@@ -133,18 +133,35 @@ export class LiveService {
     return c;
   }
 
-  /** The sliding live playlist; waits up to startWaitSeconds for the first segment. */
-  async playlist(cameraId: string, user: User): Promise<string> {
+  private nextSegment(c: Channel, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      c.waiters.push(done);
+    });
+  }
+
+  /**
+   * The sliding live playlist; waits up to startWaitSeconds for the first segment. With `msn`
+   * (LL-HLS blocking reload, `_HLS_msn`), answers as soon as segment `msn` is in, at most three
+   * target durations later: the player learns of a new segment the moment it arrives instead of
+   * at its next poll, which is what keeps live within one segment plus transfer of the camera.
+   */
+  async playlist(cameraId: string, user: User, msn?: number): Promise<string> {
     const c = await this.watch(cameraId, user);
     if (c.segments.length === 0 && this.settings.startWaitSeconds > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, this.settings.startWaitSeconds * 1000);
-        function done(): void {
-          clearTimeout(timer);
-          resolve();
-        }
-        c.waiters.push(done);
-      });
+      await this.nextSegment(c, this.settings.startWaitSeconds * 1000);
+    }
+    if (msn !== undefined && c.segments.length > 0) {
+      const target = Math.max(1, ...c.segments.map((s) => Math.ceil(s.durationSeconds)));
+      const deadline = Date.now() + target * 3000;
+      while (this.channels.get(cameraId) === c && c.nextSeq <= msn && Date.now() < deadline) {
+        await this.nextSegment(c, deadline - Date.now());
+      }
+      c.lastWatched = Date.now();
     }
     if (c.segments.length === 0) {
       throw new LiveStartingError(`Live view of "${cameraId}" is starting: the venue box has not sent its first segment yet. Retry in a few seconds.`);
@@ -155,7 +172,7 @@ export class LiveService {
   private render(c: Channel): string {
     const segs = c.segments;
     const target = Math.max(1, ...segs.map((s) => Math.ceil(s.durationSeconds)));
-    const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${target}`, `#EXT-X-MEDIA-SEQUENCE:${segs[0]!.seq}`, `#EXT-X-DISCONTINUITY-SEQUENCE:${segs[0]!.disc}`];
+    const lines = ['#EXTM3U', '#EXT-X-VERSION:6', `#EXT-X-TARGETDURATION:${target}`, '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES', `#EXT-X-MEDIA-SEQUENCE:${segs[0]!.seq}`, `#EXT-X-DISCONTINUITY-SEQUENCE:${segs[0]!.disc}`];
     segs.forEach((s, i) => {
       if (s.discontinuity && i > 0) lines.push('#EXT-X-DISCONTINUITY');
       lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.startMs).toISOString()}`, `#EXTINF:${s.durationSeconds.toFixed(3)},`, `live/${s.seq}.ts`);

@@ -3,7 +3,7 @@ import { loadEdgeAgentConfig } from '../../config/load.ts';
 import { startAgent, type Agent } from '../../edge-agent/agent.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
-import { login, serverConfig, silent, tempDir, waitFor } from '../server/support.ts';
+import { csrf, login, serverConfig, silent, tempDir, waitFor } from '../server/support.ts';
 
 /**
  * The real live-view chain, shared by tests/continuity/live-view.test.ts and bench/live.ts:
@@ -92,6 +92,35 @@ export async function startLiveChain(opts: { idleSeconds: number; dashboardDir?:
     throw err;
   }
   return chain;
+}
+
+/**
+ * Signs in to the dashboard, opens a session of the camera's room (created now) and switches the
+ * camera's player to live. Resolves with the ms from the click to the first frame playing.
+ */
+export async function openLiveInDashboard(chain: LiveChain, page: Page): Promise<number> {
+  const now = Date.now();
+  const created = await fetch(`${chain.server.url}/api/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie: chain.cookie, ...csrf(chain.cookie) },
+    body: JSON.stringify({ projectCode: `LIVE-${now}`, projectName: 'Live view', kind: 'bid_opening', roomId: `${LIVE_VENUE.id}.${LIVE_ROOM.code}`, plannedStart: new Date(now - 60_000).toISOString(), plannedEnd: new Date(now + 3600_000).toISOString() }),
+  });
+  if (created.status !== 201) throw new Error(`session not created: ${created.status} ${await created.text()}`);
+  const session = (await created.json()) as { id: string };
+  await page.goto(`${chain.server.url}/`);
+  await page.getByTestId('login-username').fill('liveadmin');
+  await page.getByTestId('login-password').fill(LIVE_PASSWORD);
+  await page.getByTestId('login-submit').click();
+  await page.locator(`[data-testid="session-row"][data-session-id="${session.id}"]`).click();
+  await page.locator(`[data-testid="camera-player"][data-camera-id="${LIVE_CAMERA_ID}"]`).waitFor({ timeout: 20_000 });
+  const clicked = Date.now();
+  await page.getByTestId('live-toggle').first().click();
+  await page.getByTestId('live-badge').waitFor({ timeout: 10_000 });
+  await page.waitForFunction((cid) => {
+    const p = (globalThis as any).__vwPlayers?.[cid];
+    return !!p?.hls?.playingDate && p.video.currentTime > 0 && !p.video.paused;
+  }, LIVE_CAMERA_ID, { timeout: 30_000 });
+  return Date.now() - clicked;
 }
 
 /**
