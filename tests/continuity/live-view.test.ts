@@ -7,7 +7,7 @@ import { login, waitFor } from '../server/support.ts';
 import { checks, hasCommand, need } from '../support/prerequisites.ts';
 import { launchBrowser } from '../support/browser.ts';
 import { buildDashboard } from '../support/dashboard-build.ts';
-import { LIVE_CAMERA_ID, LIVE_PASSWORD, LIVE_VENUE, openLiveInDashboard, percentile, sampleLiveLatency, startLiveChain, type LiveChain } from '../support/live-chain.ts';
+import { LIVE_CAMERA_ID, LIVE_PASSWORD, LIVE_VENUE, openLiveInDashboard, openSessionInDashboard, percentile, sampleLiveLatency, startLiveChain, type LiveChain } from '../support/live-chain.ts';
 
 /**
  * Live view through the centre on real parts: virtual camera (RTSP) → edge agent (ffmpeg recording,
@@ -155,5 +155,18 @@ describe.runIf(need(checks.chromium(), ffmpegReady))('live view through the cent
     expect(res.headers.get('retry-after')).toBeNull();
     const body = (await res.json()) as { error: { message: string } };
     expect(body.error.message).toMatch(/offline/);
-  }, 30_000);
+
+    // The dashboard says so in the player, in Chinese by default.
+    const browser = await launchBrowser({ locale: 'zh-CN', viewport: { width: 1280, height: 800 } });
+    try {
+      const page = await browser.context.newPage();
+      await openSessionInDashboard(chain, page);
+      await page.getByTestId('live-toggle').first().click();
+      const message = page.getByTestId('live-message');
+      await expect.poll(() => message.textContent(), { timeout: 10_000 }).toMatch(/无法直播.*offline/);
+      expect(await page.getByTestId('live-toggle').first().textContent()).toContain('返回录像');
+    } finally {
+      await browser.close();
+    }
+  }, 45_000);
 });

@@ -99,6 +99,19 @@ export async function startLiveChain(opts: { idleSeconds: number; dashboardDir?:
  * camera's player to live. Resolves with the ms from the click to the first frame playing.
  */
 export async function openLiveInDashboard(chain: LiveChain, page: Page): Promise<number> {
+  await openSessionInDashboard(chain, page);
+  const clicked = Date.now();
+  await page.getByTestId('live-toggle').first().click();
+  await page.getByTestId('live-badge').waitFor({ timeout: 10_000 });
+  await page.waitForFunction((cid) => {
+    const p = (globalThis as any).__vwPlayers?.[cid];
+    return !!p?.hls?.playingDate && p.video.currentTime > 0 && !p.video.paused;
+  }, LIVE_CAMERA_ID, { timeout: 30_000 });
+  return Date.now() - clicked;
+}
+
+/** Signs in and opens a session (created now) of the camera's room, up to its camera player. */
+export async function openSessionInDashboard(chain: LiveChain, page: Page): Promise<void> {
   const now = Date.now();
   const created = await fetch(`${chain.server.url}/api/sessions`, {
     method: 'POST',
@@ -113,14 +126,6 @@ export async function openLiveInDashboard(chain: LiveChain, page: Page): Promise
   await page.getByTestId('login-submit').click();
   await page.locator(`[data-testid="session-row"][data-session-id="${session.id}"]`).click();
   await page.locator(`[data-testid="camera-player"][data-camera-id="${LIVE_CAMERA_ID}"]`).waitFor({ timeout: 20_000 });
-  const clicked = Date.now();
-  await page.getByTestId('live-toggle').first().click();
-  await page.getByTestId('live-badge').waitFor({ timeout: 10_000 });
-  await page.waitForFunction((cid) => {
-    const p = (globalThis as any).__vwPlayers?.[cid];
-    return !!p?.hls?.playingDate && p.video.currentTime > 0 && !p.video.paused;
-  }, LIVE_CAMERA_ID, { timeout: 30_000 });
-  return Date.now() - clicked;
 }
 
 /**
