@@ -132,13 +132,13 @@ export async function openSessionInDashboard(chain: LiveChain, page: Page): Prom
  * Latency samples in Chromium: Date.now() − hls.js playingDate of the camera's player (the
  * dashboard's live mode), one every `everyMs` once it plays.
  */
-export async function sampleLiveLatency(page: Page, cameraId: string, samples: number, everyMs = 500): Promise<number[]> {
+export async function sampleLiveLatency(page: Page, cameraId: string, samples: number, everyMs = 500, settleMs = 2000): Promise<number[]> {
   await page.waitForFunction((cid) => {
     const p = (globalThis as any).__vwPlayers?.[cid];
     return !!p?.hls?.playingDate && p.video.currentTime > 0 && !p.video.paused;
   }, cameraId, { timeout: 30_000 });
   // Let playback settle past the first segment before measuring.
-  await page.waitForTimeout(2000);
+  await page.waitForTimeout(settleMs);
   const out: number[] = [];
   for (let i = 0; i < samples; i++) {
     const ms = await page.evaluate((cid) => {
