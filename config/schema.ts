@@ -74,6 +74,15 @@ export const ServerConfig = z.strictObject({
     /** Audio is part of the record (拾音器): a camera without audio fails the check. */
     requireAudio: z.boolean(),
   }),
+  /** Live view through the centre (docs/live-view.md). */
+  live: z.strictObject({
+    /** Nobody fetched the live playlist or a segment for this long: the box is told to stop. */
+    idleSeconds: z.number().min(1).max(3600),
+    /** Segments in the sliding live playlist. */
+    playlistSegments: z.number().int().min(2).max(30),
+    /** How long the first playlist request waits for the box's first segment before answering 503 "starting". */
+    startWaitSeconds: z.number().min(0).max(60),
+  }),
   logLevel: LogLevel,
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;

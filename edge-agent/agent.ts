@@ -23,6 +23,7 @@ import { HealthReporter } from './health/health-reporter.ts';
 import { AGENT_VERSION, MqttLink } from './link/mqtt-link.ts';
 import { CameraRecorder } from './recorder/camera-recorder.ts';
 import { Uploader } from './upload/uploader.ts';
+import { LivePusher } from './live/live-pusher.ts';
 
 /**
  * The venue box: finds the cameras, records each one continuously, catalogues every segment,
@@ -58,6 +59,8 @@ export interface Agent {
   readonly manifests: ManifestSigner;
   /** Compares uploaded footage with the centre after outages (issue 5). */
   readonly reconciler: Reconciler;
+  /** Live view: pushes watched cameras' new segments to the centre. */
+  readonly live: LivePusher;
   /** Every camera the agent knows, as it tells the centre. */
   cameras(): CameraInfo[];
   /** Recorder of a camera (tests read its ffmpeg arguments). */
@@ -140,6 +143,7 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
     cameras: () => [...states.values()].map((s) => ({ cameraId: s.info.id, roomId: s.info.roomId, recorder: s.recorder })),
     onPaused: (cameraId, reason) => gaps.noteFailure(cameraId, { cause: 'disk_full', detail: reason }),
   });
+  const live = new LivePusher({ centreUrl: config.centre.url, token: config.centre.token, logger: logger.child({ component: 'live' }) });
   const link = new MqttLink({
     config,
     catalogue,
@@ -147,6 +151,7 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
     startedAt,
     inventory: () => ({ venue: { id: config.venue.id, name: config.venue.name }, rooms: rooms(), cameras: cameras() }),
     onFetch: (f) => uploader.addFetch(f),
+    onLive: (l) => live.lease(l.cameraId, l.leaseSeconds),
     onWindows: (windows: UploadWindow[]) => {
       holds.setWindows(windows);
       uploader.setWindows(windows);
@@ -290,6 +295,7 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
       known: (path) => catalogue.hasSegmentPath(path),
       onSegment: (s) => {
         tracker.segment(f.id, s);
+        live.segment(s);
         if (chain.append(s).added) {
           gaps.onSegment(s);
           uploader.kick();
@@ -395,6 +401,7 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
     retention,
     manifests,
     reconciler,
+    live,
     cameras,
     rooms,
     recorder: (id) => states.get(id)?.recorder ?? null,

@@ -11,3 +11,4 @@ export * from './health.ts';
 export * from './room-events.ts';
 export * from './sensors.ts';
 export * from './pre-session-check.ts';
+export * from './live.ts';

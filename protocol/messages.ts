@@ -200,8 +200,22 @@ export const FetchCommand = z.object({
 });
 export type FetchCommand = z.infer<typeof FetchCommand>;
 
+/**
+ * Centre → venue (live view): push this camera's newest segments to the centre's live buffer for
+ * `leaseSeconds` from receipt (a relative lease: box and centre clocks may differ). The centre
+ * renews the lease while someone watches; `leaseSeconds: 0` stops at once. Not retained.
+ */
+export const LiveCommand = z.object({
+  ...envelope,
+  type: z.literal('commands'),
+  command: z.literal('live'),
+  cameraId: CameraId,
+  leaseSeconds: z.number().min(0).max(3600),
+});
+export type LiveCommand = z.infer<typeof LiveCommand>;
+
 /** Everything the centre may send on a venue's commands topic. */
-export const VenueCommand = z.union([BoxCommand, FetchCommand]);
+export const VenueCommand = z.union([BoxCommand, FetchCommand, LiveCommand]);
 export type VenueCommand = z.infer<typeof VenueCommand>;
 
 export const messageSchemas = {

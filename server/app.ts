@@ -21,6 +21,8 @@ import { GapService } from './services/gaps.ts';
 import { AlarmService } from './services/alarms.ts';
 import { IntegrityService, loadOrCreateCentreKey } from './services/integrity.ts';
 import { FetchService } from './services/fetch.ts';
+import { LiveService } from './live/live-service.ts';
+import { liveRouter } from './live/live-routes.ts';
 import { SegmentRepository } from './repositories/segments.ts';
 import { SessionRepository } from './repositories/sessions.ts';
 import { UserRepository } from './repositories/users.ts';
@@ -63,7 +65,7 @@ export interface RunningServer {
   db: Database;
   dbKind: DatabaseKind;
   link: VenueLink;
-  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; audit: AuditService; ledger: LedgerService; equipment: EquipmentService; deviceHealth: DeviceHealthService; preSessionCheck: PreSessionCheckService; gaps: GapService; alarms: AlarmService; integrity: IntegrityService; fetch: FetchService };
+  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; audit: AuditService; ledger: LedgerService; equipment: EquipmentService; deviceHealth: DeviceHealthService; preSessionCheck: PreSessionCheckService; gaps: GapService; alarms: AlarmService; integrity: IntegrityService; fetch: FetchService; live: LiveService };
   store: DiskFootageStore;
 }
 
@@ -175,6 +177,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     });
     closers.push(() => link.stop());
     const fetchService = new FetchService(segmentRepo, venueRepo, venues, (venueId, f) => link.publishFetch(venueId, f), logger.child({ component: 'fetch' }));
+    const live = new LiveService(config.live, venueRepo, venues, audit, (venueId, l) => link.publishLive(venueId, l), logger.child({ component: 'live' }));
+    live.start();
+    closers.push(() => live.stop());
     const republish = (venueId: string) =>
       link.publishWindows(venueId).catch((err: Error) => logger.warn({ venueId, err: err.message }, 'could not publish upload windows'));
     sessions.onChange((venueId) => void republish(venueId));
@@ -212,6 +217,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard, fetch: fetchService }));
     app.use('/api', deviceRouter({ auth, health: deviceHealth, roomEvents: roomEventService, preSessionCheck, link, logger: logger.child({ component: 'http' }) }));
     app.use(metricsRouter({ health: deviceHealth, link }));
+    app.use('/api', liveRouter({ auth, live, agents: config.agents, logger: logger.child({ component: 'live-http' }) }));
     app.use('/api', apiNotFound);
     const dashboard = dashboardRouter(config.dashboardDir);
     if (dashboard) app.use(dashboard);
@@ -246,7 +252,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       db,
       dbKind: database.kind,
       link,
-      services: { auth, venues, sessions, catalogue, ingest, playback, audit, ledger, equipment, deviceHealth, preSessionCheck, gaps, alarms, integrity, fetch: fetchService },
+      services: { auth, venues, sessions, catalogue, ingest, playback, audit, ledger, equipment, deviceHealth, preSessionCheck, gaps, alarms, integrity, fetch: fetchService, live },
       store,
     };
   } catch (err) {

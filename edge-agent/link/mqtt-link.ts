@@ -31,6 +31,8 @@ export interface MqttLinkOptions {
   onCommand?: (command: BoxCommand) => void;
   /** Issue 5: a fetch command from the centre (upload this camera's range now). */
   onFetch?: (fetch: { requestId: string; cameraId: string; from: string; to: string }) => void;
+  /** Live view: push this camera's new segments to the centre for leaseSeconds (0 = stop). */
+  onLive?: (live: { cameraId: string; leaseSeconds: number }) => void;
   startedAt: string;
   batchIntervalMs?: number;
 }
@@ -87,7 +89,7 @@ export class MqttLink {
       client.subscribe(topics.windows(this.venueId), { qos: 1 }, (err) => {
         if (err) this.log.error({ err: err.message }, 'cannot subscribe to upload windows');
       });
-      if (this.opts.onCommand || this.opts.onFetch) {
+      if (this.opts.onCommand || this.opts.onFetch || this.opts.onLive) {
         client.subscribe(topics.commands(this.venueId), { qos: 1 }, (err, granted) => {
           if (err || granted?.some((g) => g.qos === 128)) this.log.error({ err: err?.message }, 'cannot subscribe to centre commands: check the broker ACL (docs/device-health.md)');
         });
@@ -194,7 +196,7 @@ export class MqttLink {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
-    if (topic === topics.commands(this.venueId) && (this.opts.onCommand || this.opts.onFetch)) {
+    if (topic === topics.commands(this.venueId) && (this.opts.onCommand || this.opts.onFetch || this.opts.onLive)) {
       const decoded = decodeMessage('commands', this.venueId, payload);
       if (!decoded.ok) {
         this.log.warn({ topic, err: decoded.error }, 'ignored an invalid command from the centre');
@@ -206,6 +208,11 @@ export class MqttLink {
         if (!cmd.cameraId.startsWith(`${this.venueId}.`) || !this.opts.onFetch) return;
         this.log.info({ cameraId: cmd.cameraId, from: cmd.from, to: cmd.to, requestId: cmd.requestId }, 'centre asks for footage');
         this.opts.onFetch(cmd);
+        return;
+      }
+      if (cmd.command === 'live') {
+        if (!cmd.cameraId.startsWith(`${this.venueId}.`) || !this.opts.onLive) return;
+        this.opts.onLive(cmd);
         return;
       }
       this.opts.onCommand?.(cmd);

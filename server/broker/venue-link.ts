@@ -274,6 +274,14 @@ export class VenueLink {
     await client.publishAsync(topics.commands(venueId), JSON.stringify(message), { qos: 1 });
   }
 
+  /** Live view: asks the box to push a camera's new segments for leaseSeconds (0 = stop). */
+  async publishLive(venueId: string, live: { cameraId: string; leaseSeconds: number }): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) throw new AppError('unavailable', 'the centre is not connected to the MQTT broker: cannot ask the venue box now');
+    const message = encodeMessage('commands', { venueId, command: 'live', ...live });
+    await client.publishAsync(topics.commands(venueId), JSON.stringify(message), { qos: 1 });
+  }
+
   /** Publishes the venue's current upload windows, retained so a box that reconnects gets them at once. */
   async publishWindows(venueId: string): Promise<void> {
     const client = this.client;

@@ -224,6 +224,11 @@ const en: typeof zh = {
     notLoaded: 'Footage not loaded',
   },
   camera: {
+    live: 'Live',
+    liveBadge: 'LIVE',
+    backToFootage: 'Back to footage',
+    liveStarting: 'Starting live view: waiting for the venue box…',
+    liveError: 'Live view is not available: {detail}',
     expected: 'Expected',
     recorded: 'Recorded',
     stored: 'Stored at centre',

@@ -222,6 +222,11 @@ export default {
     notLoaded: '录像未加载',
   },
   camera: {
+    live: '直播',
+    liveBadge: '直播中',
+    backToFootage: '返回录像',
+    liveStarting: '正在开启直播，等待场所设备…',
+    liveError: '无法直播：{detail}',
     expected: '应录',
     recorded: '已录',
     stored: '中心已存',
