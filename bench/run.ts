@@ -4,6 +4,7 @@ import path from 'node:path';
 import { benchRecord, recordReport } from './record.ts';
 import { benchUpload, uploadReport } from './upload.ts';
 import { benchDiscovery } from './discovery.ts';
+import { benchLive } from './live.ts';
 
 /**
  * `npm run bench [-- name …]`: runs the benchmarks and rewrites their sections of
@@ -23,6 +24,7 @@ const benches: Record<string, Bench> = {
   },
   upload: async () => uploadReport(await benchUpload({ seconds, cameras: 8 })),
   discovery: () => benchDiscovery(),
+  live: () => benchLive(),
 };
 
 function replaceSection(doc: string, name: string, body: string): string {
