@@ -22,6 +22,7 @@ import { resolveSecrets } from './credentials/credential-store.ts';
 import { HealthReporter } from './health/health-reporter.ts';
 import { AGENT_VERSION, MqttLink } from './link/mqtt-link.ts';
 import { CameraRecorder } from './recorder/camera-recorder.ts';
+import { reapOrphanRecorders } from './recorder/orphan-recorders.ts';
 import { Uploader } from './upload/uploader.ts';
 import { LivePusher } from './live/live-pusher.ts';
 
@@ -86,6 +87,7 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
   const dataDir = resolve(config.dataDir);
   const catalogue = new Catalogue(join(dataDir, 'catalogue.db'));
   const recordingsDir = join(dataDir, 'recordings');
+  await reapOrphanRecorders(recordingsDir, logger);
   const startedAt = new Date().toISOString();
   const gaps = new GapTracker({ catalogue, venueId: config.venue.id, thresholdSeconds: config.continuity.gapThresholdSeconds, logger });
   // Before any recorder: the time the agent was down is dated from the catalogue as it was left.
