@@ -9,6 +9,7 @@ import { ffmpegPath } from '../config/binaries.ts';
 import { recordingArgs } from '../edge-agent/recorder/ffmpeg.ts';
 import { startOnvifDevice, type OnvifDevice } from '../simulator/onvif/device.ts';
 import { startRtspServer } from '../simulator/rtsp/rtsp-server.ts';
+import { freePort } from '../tests/support/ports.ts';
 import { measure, processTree, type Usage } from './process-usage.ts';
 
 /**
@@ -41,16 +42,6 @@ function ensureClip(): string {
   ], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error('could not encode the benchmark clip with ffmpeg');
   return clip;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGINT'): Promise<void> {

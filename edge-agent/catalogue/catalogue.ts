@@ -23,7 +23,8 @@ export interface OutboxMessage {
   createdAt: string;
 }
 
-interface SegmentRow {
+/** A row of the segments table, as SQLite returns it. */
+export interface SegmentRow {
   id: string;
   camera_id: string;
   run_id: string;

@@ -3,7 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import { recordHash, signManifest, type SigningKey } from '../../protocol/integrity.ts';
 import { encodeMessage, topics, type FootageManifest, type ManifestSegment } from '../../protocol/index.ts';
-import type { Catalogue } from '../catalogue/catalogue.ts';
+import type { Catalogue, SegmentRow } from '../catalogue/catalogue.ts';
 
 /**
  * Signs a manifest of every camera's footage per period (an hour by default) once the period is
@@ -24,18 +24,6 @@ CREATE TABLE IF NOT EXISTS manifests (
 );
 `;
 
-interface Row {
-  id: string;
-  camera_id: string;
-  run_id: string;
-  path: string;
-  start_ms: number;
-  end_ms: number;
-  bytes: number;
-  sha256: string;
-  has_audio: number;
-  prev_hash: string | null;
-}
 
 export interface ManifestSignerOptions {
   catalogue: Catalogue;
@@ -76,8 +64,8 @@ export class ManifestSigner {
         const from = last.p === null ? 0 : last.p + periodMs;
         const rows = db
           .prepare('SELECT * FROM segments WHERE camera_id = ? AND prev_hash IS NOT NULL AND start_ms >= ? AND start_ms < ? ORDER BY rowid')
-          .all(cameraId, from, Math.floor((now - graceMs) / periodMs) * periodMs) as Row[];
-        const byPeriod = new Map<number, Row[]>();
+          .all(cameraId, from, Math.floor((now - graceMs) / periodMs) * periodMs) as SegmentRow[];
+        const byPeriod = new Map<number, SegmentRow[]>();
         for (const r of rows) {
           const p = Math.floor(r.start_ms / periodMs) * periodMs;
           byPeriod.set(p, [...(byPeriod.get(p) ?? []), r]);
@@ -94,7 +82,7 @@ export class ManifestSigner {
     return count;
   }
 
-  private sign(cameraId: string, periodStart: number, rows: Row[]): FootageManifest {
+  private sign(cameraId: string, periodStart: number, rows: SegmentRow[]): FootageManifest {
     const { catalogue, key, venueId, recordingsDir, periodSeconds } = this.opts;
     const file = join(recordingsDir, cameraId, 'manifests', manifestFileName(periodStart));
     const segments: ManifestSegment[] = rows.map((r) => {

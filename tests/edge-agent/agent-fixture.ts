@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -9,6 +8,7 @@ import pino from 'pino';
 import { loadEdgeAgentConfig } from '../../config/load.ts';
 import type { EdgeAgentConfig } from '../../config/schema.ts';
 import type { SegmentRecord } from '../../protocol/index.ts';
+export { freePort } from '../support/ports.ts';
 
 /** Shared set-up of the edge-agent tests: settings, scratch folders, an MQTT observer, waiting. */
 
@@ -36,16 +36,6 @@ export function agentConfig(overrides: Record<string, unknown>): EdgeAgentConfig
   });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 20_000, everyMs = 100): Promise<NonNullable<T>> {
   const until = Date.now() + timeoutMs;

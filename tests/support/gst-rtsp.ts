@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.ts';
 
 /**
  * Starts GStreamer's RTSP server (tests/fixtures/gst-rtsp-server.py) on a free port: a camera we
@@ -15,16 +15,6 @@ export interface GstRtspServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startGstRtspServer(path = '/cam', codec: 'h264' | 'h265' = 'h264'): Promise<GstRtspServer> {
   let lastError: Error | null = null;
