@@ -216,7 +216,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app.use('/api/ledger', ledgerRouter({ auth, ledger, audit, maxPhotoBytes: config.ledger.maxPhotoBytes, logger: logger.child({ component: 'ledger-http' }) }));
     app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard, fetch: fetchService }));
     app.use('/api', deviceRouter({ auth, health: deviceHealth, roomEvents: roomEventService, preSessionCheck, link, logger: logger.child({ component: 'http' }) }));
-    app.use(metricsRouter({ health: deviceHealth, link }));
+    app.use(metricsRouter({ health: deviceHealth, link, ingest }));
     app.use('/api', liveRouter({ auth, live, agents: config.agents, logger: logger.child({ component: 'live-http' }) }));
     app.use('/api', apiNotFound);
     const dashboard = dashboardRouter(config.dashboardDir);
