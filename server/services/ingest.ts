@@ -225,6 +225,13 @@ export class IngestService {
     return { id: meta.id, stored: true, duplicate: false, sha256 };
   }
 
+  /** Deletes partial uploads that have not grown for `maxAgeMs` (a box that never came back for them). */
+  async sweepAbandoned(maxAgeMs: number): Promise<number> {
+    const swept = await this.store.sweepPartials(new Date(Date.now() - maxAgeMs));
+    if (swept.length > 0) this.logger.info({ uploads: swept }, 'deleted abandoned partial uploads');
+    return swept.length;
+  }
+
   /** Issue 5: which of these segments of the venue the centre does not hold intact (by record and file). */
   async reconcile(venueId: string, segments: Array<{ id: string; sha256: string }>): Promise<string[]> {
     const missing: string[] = [];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -133,5 +133,21 @@ export class DiskFootageStore implements FootageStore, PartialUploads {
 
   async discardPartial(uploadKey: string): Promise<void> {
     await rm(this.partialPath(uploadKey), { force: true });
+  }
+
+  async sweepPartials(before: Date): Promise<string[]> {
+    const swept: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.isFile() && e.name.endsWith('.part') && (await stat(p)).mtime < before) {
+          await rm(p, { force: true });
+          swept.push(path.relative(this.uploadsDir, p).slice(0, -'.part'.length).split(path.sep).join('/'));
+        }
+      }
+    };
+    await walk(this.uploadsDir);
+    return swept;
   }
 }

@@ -51,4 +51,6 @@ export interface PartialUploads {
   /** Moves the finished upload in as the footage object `key` (atomically, like putFile). */
   completePartial(uploadKey: string, key: string): Promise<{ bytes: number }>;
   discardPartial(uploadKey: string): Promise<void>;
+  /** Deletes uploads that last grew before `before`; returns their keys (S3: a lifecycle rule). */
+  sweepPartials(before: Date): Promise<string[]>;
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -188,6 +188,33 @@ describe.each(['pglite', 'postgres'] as const)('resumable ingest on %s', (db) =>
     // The centre's metrics count the ingest traffic per venue.
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`vw_ingest_segments_total\\{venue="${venueId}",outcome="duplicate"\\} 3`));
+  });
+
+  it('refuses a body longer than its range with 400, keeping only the range, and the connection stays usable', async () => {
+    const data = randomBytes(1000);
+    const meta = record(data);
+    // A streamed body has no Content-Length: the centre counts the bytes itself.
+    const res = await fetch(`${server.url}/api/ingest/segments/${meta.id}`, {
+      method: 'PUT',
+      headers: { ...headers(meta), 'content-range': 'bytes 0-99/1000' },
+      body: new Blob([data.subarray(0, 150)]).stream(),
+      duplex: 'half',
+    } as RequestInit & { duplex: 'half' });
+    await expectError(res, 400, 'bad_request', /longer than Content-Range 0-99/);
+    expect(IngestUploadStatus.parse((await offsetOf(meta)).body).offset).toBe(100);
+    expect((await putRange(meta, data, 100, 999)).status).toBe(201);
+  });
+
+  it('sweeps partial uploads a box abandoned', async () => {
+    const data = randomBytes(20_000);
+    const [stale, fresh] = [record(data), record(data)];
+    for (const m of [stale, fresh]) expect((await putRange(m, data, 0, 9_999)).status).toBe(202);
+    const week = 7 * 24 * 3600_000;
+    const old = new Date(Date.now() - week - 60_000);
+    utimesSync(path.join(tmp.dir, 'footage', '.uploads', venueId, `${stale.id}-${stale.sha256}.part`), old, old);
+    expect(await server.services.ingest.sweepAbandoned(week)).toBe(1);
+    expect(IngestUploadStatus.parse((await offsetOf(stale)).body).offset).toBe(0);
+    expect(IngestUploadStatus.parse((await offsetOf(fresh)).body).offset).toBe(10_000);
   });
 
   it('keeps the bytes of a body cut short, so the box resumes from them', async () => {
