@@ -211,6 +211,10 @@ export class Uploader {
         if (conflict?.success && conflicts++ < 3) {
           log.info({ from: offset, offset: conflict.data.upload.offset }, 'centre holds a different part of the segment; resuming from its offset');
           if (conflict.data.upload.complete) return this.acknowledged(seg, conflict.data.upload.sha256, 200, log);
+          if (conflict.data.upload.offset > offset) {
+            this.resumed++;
+            this.resumedBytes += conflict.data.upload.offset - offset;
+          }
           offset = conflict.data.upload.offset;
           continue;
         }

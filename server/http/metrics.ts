@@ -39,7 +39,8 @@ export function metricsRouter(deps: { health: DeviceHealthService; link: VenueLi
     const c = deps.link.counters;
     metric('vw_mqtt_messages_total', 'MQTT messages by outcome', 'counter', Object.entries(c).map(([k, v]) => [{ outcome: k }, v]));
     const ingest = [...(deps.ingest?.traffic ?? new Map())];
-    metric('vw_ingest_received_bytes_total', 'Footage bytes received from venue boxes (every range, kept or not)', 'counter', ingest.map(([venue, t]) => [{ venue }, t.receivedBytes]));
+    metric('vw_ingest_received_bytes_total', 'Footage bytes read from venue boxes for ranges the centre took', 'counter', ingest.map(([venue, t]) => [{ venue }, t.receivedBytes]));
+    metric('vw_ingest_refused_bytes_total', 'Footage bytes venue boxes sent in requests the centre refused (wrong offset, already stored)', 'counter', ingest.map(([venue, t]) => [{ venue }, t.refusedBytes]));
     metric(
       'vw_ingest_segments_total',
       'Footage uploads finished, by outcome',

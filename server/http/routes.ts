@@ -129,6 +129,8 @@ export function apiRouter(deps: ApiDeps): Router {
       const lengthHeader = req.headers['content-length'];
       const contentLength = lengthHeader === undefined ? null : Number(lengthHeader);
       const result = await deps.ingest.ingest(venueId, param(req, 'id'), segmentMeta(req), range, contentLength, req);
+      // A segment already stored is answered without reading its body.
+      if (!req.readableEnded && !req.destroyed) deps.ingest.drainRefused(venueId, req);
       if (result.kind === 'partial') {
         res.status(202).json(result.status);
       } else {
@@ -136,7 +138,7 @@ export function apiRouter(deps: ApiDeps): Router {
       }
     } catch (err) {
       // Refused before or while reading: drain the rest so the connection stays usable.
-      if (!req.readableEnded && !req.destroyed) req.resume();
+      if (!req.readableEnded && !req.destroyed) deps.ingest.drainRefused(venueId, req);
       if (err instanceof AppError) deps.logger.warn({ venueId, segmentId: param(req, 'id'), code: err.code, reason: err.message }, 'segment upload refused');
       if (err instanceof UploadOffsetConflict) {
         const body: IngestUploadConflict = { error: { code: err.code, message: err.message }, upload: err.upload };

@@ -38,7 +38,10 @@ export type IngestResult = { kind: 'stored'; answer: IngestSegmentResponse } | {
 
 /** Per venue, for /metrics: bytes received on ingest and segments by outcome. */
 export interface IngestTraffic {
+  /** Body bytes read for a range the centre took (kept, or past the range's end and dropped). */
   receivedBytes: number;
+  /** Body bytes of requests refused before reading (wrong offset, already stored…): uplink wasted. */
+  refusedBytes: number;
   stored: number;
   duplicate: number;
   integrityFailed: number;
@@ -58,8 +61,8 @@ export class IngestService {
   onStored: ((meta: { cameraId: string; start: Date }) => Promise<void>) | null = null;
   /** Venue id → traffic counters (GET /metrics). */
   readonly traffic = new Map<string, IngestTraffic>();
-  /** Uploads with a request in progress: one writer per partial, whatever the connections do. */
-  private readonly busy = new Set<string>();
+  /** Uploads with a request in progress (its body, and when it has let go of the partial). */
+  private readonly busy = new Map<string, { body: Readable; done: Promise<void> }>();
 
   constructor(
     private readonly segments: SegmentRepository,
@@ -70,8 +73,15 @@ export class IngestService {
 
   private count(venueId: string): IngestTraffic {
     let t = this.traffic.get(venueId);
-    if (!t) this.traffic.set(venueId, (t = { receivedBytes: 0, stored: 0, duplicate: 0, integrityFailed: 0 }));
+    if (!t) this.traffic.set(venueId, (t = { receivedBytes: 0, refusedBytes: 0, stored: 0, duplicate: 0, integrityFailed: 0 }));
     return t;
+  }
+
+  /** Drains the body of a refused request (the connection stays usable), counting what it cost. */
+  drainRefused(venueId: string, body: Readable): void {
+    const traffic = this.count(venueId);
+    body.on('data', (chunk: Buffer) => (traffic.refusedBytes += chunk.length));
+    body.resume();
   }
 
   /** Parses and checks the record header against the URL, the venue and the inventory. */
@@ -137,18 +147,32 @@ export class IngestService {
     if (contentLength !== null && contentLength !== r.last - r.first + 1) {
       throw new AppError('bad_request', `Content-Length ${contentLength} does not match Content-Range ${r.first}-${r.last} (${r.last - r.first + 1} bytes)`);
     }
-    const sha256 = await this.storedHash(meta);
-    if (sha256) {
+    const duplicate = async (): Promise<IngestResult | null> => {
+      const sha256 = await this.storedHash(meta);
+      if (!sha256) return null;
       // Already stored and checked: acknowledge, store nothing (a retry never duplicates).
       this.count(venueId).duplicate++;
       return { kind: 'stored', answer: { id, stored: true, duplicate: true, sha256 } };
-    }
+    };
+    const stored = await duplicate();
+    if (stored) return stored;
     const uploadKey = uploadKeyFor(venueId, meta);
-    if (this.busy.has(uploadKey)) {
-      throw new AppError('conflict', `another upload of segment ${id} is in progress: ask GET /api/ingest/segments/${id}/upload for the offset in a moment and resume`);
+    // One writer per partial. A newer request for the same upload supersedes an older one still
+    // running: that is a connection the box gave up on (killed, link cut without a reset), which
+    // would otherwise block the resume until the request timed out.
+    let waited = false;
+    for (let old = this.busy.get(uploadKey); old; old = this.busy.get(uploadKey)) {
+      log.info('a newer request resumes this segment upload; ending the older one');
+      old.body.destroy(new AppError('conflict', `superseded by a newer upload request of segment ${id}`));
+      await old.done;
+      waited = true;
     }
-    this.busy.add(uploadKey);
+    let finished!: () => void;
+    this.busy.set(uploadKey, { body, done: new Promise<void>((resolve) => (finished = resolve)) });
     try {
+      // The request we waited for may have just completed the segment.
+      const storedMeanwhile = waited ? await duplicate() : null;
+      if (storedMeanwhile) return storedMeanwhile;
       if (range) {
         const status = await this.statusOf(venueId, meta);
         if (r.first !== status.offset) {
@@ -177,7 +201,13 @@ export class IngestService {
         // Callback pipeline: a request cut short destroys the meter too, so the append ends.
         held = await this.store.appendPartial(uploadKey, r.first, pipeline(body, meter, () => {}));
       } catch (err) {
-        log.info({ offset: (await this.store.partialSize(uploadKey).catch(() => null)) ?? 0, err: (err as Error).message }, 'segment upload cut short; the partial is kept for the box to resume');
+        const offset = (await this.store.partialSize(uploadKey).catch(() => null)) ?? 0;
+        const e = err as NodeJS.ErrnoException;
+        // The box went away mid-body (killed, link cut) or a newer request took over: expected.
+        if (err instanceof AppError || e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' || e.message === 'aborted') {
+          log.info({ offset, err: e.message }, 'segment upload cut short; the partial is kept for the box to resume');
+          throw err instanceof AppError ? err : new AppError('bad_request', `the upload of segment ${id} ended before its range did; the centre keeps ${offset} bytes: resume from there`);
+        }
         throw err;
       }
       if (tooLong) {
@@ -190,6 +220,7 @@ export class IngestService {
       return { kind: 'stored', answer: await this.complete(venueId, meta, uploadKey, held, log) };
     } finally {
       this.busy.delete(uploadKey);
+      finished();
     }
   }
 

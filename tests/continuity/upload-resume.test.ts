@@ -58,7 +58,11 @@ describe.runIf(need(hasCommand('ffmpeg') ? { ok: true } : { ok: false, reason: '
     const res = await fetch(`${server.url}/api/ingest/segments/${seg.id}/upload`, { headers: { authorization: `Bearer ${token}`, [SEGMENT_META_HEADER]: JSON.stringify(record) } });
     return IngestUploadStatus.parse(await res.json());
   };
-  const received = () => server.services.ingest.traffic.get(venueId)?.receivedBytes ?? 0;
+  /** Body bytes the centre read from this venue: taken, and refused (wasted uplink). */
+  const received = () => {
+    const t = server.services.ingest.traffic.get(venueId);
+    return (t?.receivedBytes ?? 0) + (t?.refusedBytes ?? 0);
+  };
 
   beforeAll(async () => {
     pg = await createPgDatabase();

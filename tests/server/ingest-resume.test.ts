@@ -175,6 +175,7 @@ describe.each(['pglite', 'postgres'] as const)('resumable ingest on %s', (db) =>
     const [before] = await storedRows(meta.id);
     const traffic = () => server.services.ingest.traffic.get(venueId)!;
     const stored = traffic().stored;
+    const refused = traffic().refusedBytes;
     for (const again of [put(meta, data), putRange(meta, data, 0, 29_999), putRange(meta, data, 10_000, 29_999)]) {
       const res = await again;
       expect(res.status).toBe(200);
@@ -184,6 +185,9 @@ describe.each(['pglite', 'postgres'] as const)('resumable ingest on %s', (db) =>
     expect(rows).toHaveLength(1);
     expect(rows[0]!.storedAt).toEqual(before!.storedAt);
     expect(traffic().stored).toBe(stored);
+    // The repeats' bodies were not stored, only drained (and counted as wasted uplink).
+    expect(traffic().refusedBytes - refused).toBeGreaterThan(0);
+    expect(traffic().refusedBytes - refused).toBeLessThanOrEqual(30_000 + 30_000 + 20_000);
     expect(partials().filter((p) => p.startsWith(meta.id))).toEqual([]);
     // The centre's metrics count the ingest traffic per venue.
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
@@ -240,5 +244,27 @@ describe.each(['pglite', 'postgres'] as const)('resumable ingest on %s', (db) =>
     expect((await putRange(meta, data, 120_000, 199_999)).status).toBe(201);
     const [row] = await storedRows(meta.id);
     expect(createHash('sha256').update(readFileSync(path.join(tmp.dir, 'footage', ...row!.storageKey!.split('/')))).digest('hex')).toBe(meta.sha256);
+  });
+  it('lets a newer request take over from a connection the box abandoned (still open at the centre)', async () => {
+    const data = randomBytes(200_000);
+    const meta = record(data);
+    const { request } = await import('node:http');
+    // Sends 50 000 bytes of a 200 000-byte range and then hangs, like a link cut without a reset.
+    const abandoned = request(new URL(`${server.url}/api/ingest/segments/${meta.id}`), {
+      method: 'PUT',
+      headers: { ...headers(meta), 'content-range': formatContentRange({ first: 0, last: 199_999, total: 200_000 }), 'content-length': '200000' },
+    });
+    const closed = new Promise<string>((resolve) => {
+      abandoned.on('error', (err) => resolve(err.message));
+      abandoned.on('response', (res) => resolve(`answered ${res.statusCode}`));
+    });
+    abandoned.write(data.subarray(0, 50_000));
+    for (let i = 0; i < 50 && IngestUploadStatus.parse((await offsetOf(meta)).body).offset < 50_000; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(IngestUploadStatus.parse((await offsetOf(meta)).body).offset).toBe(50_000);
+    const resumed = await putRange(meta, data, 50_000, 199_999);
+    expect(resumed.status).toBe(201);
+    expect(await closed).not.toMatch(/answered 20/);
+    const [row] = await storedRows(meta.id);
+    expect(readFileSync(path.join(tmp.dir, 'footage', ...row!.storageKey!.split('/')))).toEqual(data);
   });
 });
