@@ -179,6 +179,47 @@ export const IngestSegmentResponse = z.object({
 export type IngestSegmentResponse = z.infer<typeof IngestSegmentResponse>;
 
 /**
+ * Issue 5: resumable uploads, by byte range (the shape of Google Cloud Storage's resumable uploads
+ * and of tus, on plain HTTP). Every request about a segment carries its record in `x-vw-segment`.
+ * - `GET /api/ingest/segments/:id/upload` → `IngestUploadStatus`: how many bytes the centre holds.
+ * - `PUT /api/ingest/segments/:id` with `Content-Range: bytes a-b/total` appends bytes a..b
+ *   (a must equal the offset): 202 + `IngestUploadStatus` while bytes are missing, 201 +
+ *   `IngestSegmentResponse` when the last byte arrived and the whole file's SHA-256 matched (422
+ *   and the partial is deleted when it did not: start again from 0), 200 for a segment already
+ *   stored (nothing is stored twice), 409 + `IngestUploadConflict` when a is not the offset.
+ * - A PUT without Content-Range is the whole file from byte 0 (it replaces any partial).
+ */
+export const IngestUploadStatus = z.object({
+  id: Uuid,
+  /** Bytes of the segment the centre holds; the next Content-Range starts here (= bytes once complete). */
+  offset: z.number().int().nonnegative(),
+  /** The segment's size, from its record. */
+  bytes: z.number().int().positive(),
+  /** Stored and checked: nothing more to send. */
+  complete: z.boolean(),
+  /** When complete: the SHA-256 the centre checked over the stored file. */
+  sha256: Sha256Hex.optional(),
+});
+export type IngestUploadStatus = z.infer<typeof IngestUploadStatus>;
+
+/** 409 to a PUT whose range does not start at the centre's offset: resume from `upload.offset`. */
+export const IngestUploadConflict = ApiError.extend({ upload: IngestUploadStatus });
+export type IngestUploadConflict = z.infer<typeof IngestUploadConflict>;
+
+/** `Content-Range: bytes first-last/total` (RFC 9110 §14.4) of one chunk; the bounds are inclusive. */
+export const ContentRange = z
+  .string()
+  .trim()
+  .regex(/^bytes \d{1,12}-\d{1,12}\/\d{1,12}$/, 'Content-Range must be "bytes first-last/total" with inclusive byte positions')
+  .transform((v) => {
+    const [first, last, total] = v.slice(6).split(/[-/]/).map(Number) as [number, number, number];
+    return { first, last, total };
+  })
+  .refine((r) => r.first <= r.last && r.last < r.total, { message: 'Content-Range needs first <= last < total' });
+export type ContentRange = z.infer<typeof ContentRange>;
+export const formatContentRange = (r: ContentRange): string => `bytes ${r.first}-${r.last}/${r.total}`;
+
+/**
  * Issue 5: after an outage the box asks which of the segments it uploaded the centre really holds
  * (stored, same SHA-256, file present); the missing ones are uploaded again.
  */
@@ -214,6 +255,7 @@ export const apiRoutes = {
   vod: 'GET /api/cameras/:id/vod.m3u8?from=&to=',
   segment: 'GET /api/footage/segments/:id.ts',
   ingestSegment: 'PUT /api/ingest/segments/:id',
+  ingestUploadStatus: 'GET /api/ingest/segments/:id/upload',
   ingestReconcile: 'POST /api/ingest/reconcile',
   footageStatus: 'GET /api/cameras/:id/footage-status?from=&to=',
   fetchFootage: 'POST /api/cameras/:id/fetch?from=&to=',

@@ -191,6 +191,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const prune = setInterval(() => void processedRepo.pruneBefore(new Date(Date.now() - 7 * 24 * 3600_000)).catch(() => {}), 3600_000);
     prune.unref();
     closers.push(async () => clearInterval(prune));
+    // Partial uploads a box never finished (its segment looped away, another record): a week is
+    // far longer than any outage a box resumes after.
+    const sweep = () => void ingest.sweepAbandoned(7 * 24 * 3600_000).catch((err: Error) => logger.warn({ err: err.message }, 'could not sweep abandoned partial uploads'));
+    sweep();
+    const sweeper = setInterval(sweep, 6 * 3600_000);
+    sweeper.unref();
+    closers.push(async () => clearInterval(sweeper));
 
     // ---- HTTP ----
     const health = async (): Promise<HealthResponse> => {
@@ -216,7 +223,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app.use('/api/ledger', ledgerRouter({ auth, ledger, audit, maxPhotoBytes: config.ledger.maxPhotoBytes, logger: logger.child({ component: 'ledger-http' }) }));
     app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard, fetch: fetchService }));
     app.use('/api', deviceRouter({ auth, health: deviceHealth, roomEvents: roomEventService, preSessionCheck, link, logger: logger.child({ component: 'http' }) }));
-    app.use(metricsRouter({ health: deviceHealth, link }));
+    app.use(metricsRouter({ health: deviceHealth, link, ingest }));
     app.use('/api', liveRouter({ auth, live, agents: config.agents, logger: logger.child({ component: 'live-http' }) }));
     app.use('/api', apiNotFound);
     const dashboard = dashboardRouter(config.dashboardDir);

@@ -34,6 +34,17 @@ export class RateLimiter {
     return next;
   }
 
+  /**
+   * Bytes per upload request (one Content-Range chunk): about four seconds of the cap, 64 KiB to
+   * 8 MiB; 8 MiB uncapped. Each answered chunk is progress the centre keeps, so a kill or a cut
+   * link costs at most the chunk in flight, while requests stay few.
+   */
+  chunkBytes(): number {
+    const MIN = 64 * 1024;
+    const MAX = 8 * 1024 * 1024;
+    return this.bytesPerSecond <= 0 ? MAX : Math.min(MAX, Math.max(MIN, Math.round(this.bytesPerSecond * 4)));
+  }
+
   /** A pass-through stream paced by this limiter. */
   stream(): Transform {
     return new Transform({

@@ -1,15 +1,17 @@
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { EdgeAgentConfig } from '../../config/schema.ts';
-import { SEGMENT_META_HEADER, type SegmentRecord, type UploadWindow } from '../../protocol/index.ts';
+import { formatContentRange, IngestUploadConflict, IngestUploadStatus, SEGMENT_META_HEADER, type SegmentRecord, type UploadWindow } from '../../protocol/index.ts';
 import type { Catalogue, CataloguedSegment } from '../catalogue/catalogue.ts';
 import { RateLimiter } from './rate-limit.ts';
 
 /**
  * Sends the centre the footage it asked for: every catalogued segment of a camera whose room has
- * an upload window overlapping the segment. A segment is marked uploaded only on 200/201, so a
- * crash or an outage means a retry, never a loss; once marked it is never sent again.
+ * an upload window overlapping the segment. A segment is marked uploaded only on 200/201 with its
+ * own SHA-256, so a crash or an outage means a retry, never a loss; once marked it is never sent
+ * again. Uploads resume by byte range: a retry, even after a restart, sends only what the centre
+ * does not hold yet (protocol/api.ts IngestUploadStatus).
  */
 
 export interface UploaderOptions {
@@ -33,6 +35,9 @@ export class Uploader {
   private readonly inFlight = new Set<Promise<void>>();
   uploaded = 0;
   attempts = 0;
+  /** Uploads resumed from an offset the centre held, and the bytes that saved (tests, health). */
+  resumed = 0;
+  resumedBytes = 0;
   /** Issue 5: bandwidth cap shared by all uploads (footageTransfer.maxBytesPerSecond). */
   readonly limiter: RateLimiter;
 
@@ -130,8 +135,13 @@ export class Uploader {
     }
   }
 
+  /**
+   * One attempt at a segment, resumable: a segment larger than one chunk (or one that failed
+   * before) starts by asking the centre how many bytes it holds, then the rest goes in
+   * Content-Range chunks under the bandwidth cap. A 409 with an offset also resumes from there.
+   */
   private async upload(seg: CataloguedSegment): Promise<void> {
-    const { config, catalogue } = this.opts;
+    const { config } = this.opts;
     const log = this.log.child({ cameraId: seg.cameraId, segmentId: seg.id });
     const record: SegmentRecord = {
       id: seg.id,
@@ -145,44 +155,72 @@ export class Uploader {
       ...(seg.prevHash ? { prevHash: seg.prevHash } : {}),
     };
     const url = new URL(`/api/ingest/segments/${seg.id}`, config.centre.url);
+    const headers = { authorization: `Bearer ${config.centre.token}`, [SEGMENT_META_HEADER]: JSON.stringify(record) };
+    const chunk = this.limiter.chunkBytes();
     this.attempts++;
     try {
-      const res = await fetch(url, {
-        method: 'PUT',
-        headers: {
-          authorization: `Bearer ${config.centre.token}`,
-          'content-type': 'video/mp2t',
-          [SEGMENT_META_HEADER]: JSON.stringify(record),
-        },
-        body: Readable.toWeb(
-          this.limiter.bytesPerSecond > 0
-            ? createReadStream(seg.path, { highWaterMark: 16 * 1024 }).pipe(this.limiter.stream())
-            : createReadStream(seg.path),
-        ) as unknown as ReadableStream,
-        duplex: 'half',
-        signal: AbortSignal.timeout(120_000),
-      } as RequestInit & { duplex: 'half' });
-      const text = await res.text().catch(() => '');
-      let ackSha: string | undefined;
-      try {
-        ackSha = (JSON.parse(text) as { sha256?: string }).sha256;
-      } catch {
-        ackSha = undefined;
+      let offset = 0;
+      if (seg.bytes > chunk || this.retryAt.has(seg.id)) {
+        const res = await fetch(new URL(`${url.pathname}/upload`, url), { headers, signal: AbortSignal.timeout(30_000) });
+        const status = IngestUploadStatus.safeParse(await res.json().catch(() => null));
+        if (!res.ok || !status.success) {
+          this.refused(log, res.status, 'could not ask the centre how much of the segment it holds');
+          return this.later(seg.id);
+        }
+        if (status.data.complete) return this.acknowledged(seg, status.data.sha256, 200, log);
+        offset = status.data.offset;
+        if (offset > 0) {
+          this.resumed++;
+          this.resumedBytes += offset;
+          log.info({ offset, bytes: seg.bytes }, 'resuming segment upload where the centre left it');
+        }
       }
-      // The centre acknowledges the SHA-256 of what it holds: keep the segment pending unless it matches.
-      if ((res.status === 200 || res.status === 201) && ackSha !== undefined && ackSha !== seg.sha256) {
-        log.error({ ackSha, sha256: seg.sha256 }, 'centre acknowledged a different SHA-256; will upload again');
-      } else if (res.status === 200 || res.status === 201) {
-        catalogue.markUploaded(seg.id);
-        this.retryAt.delete(seg.id);
-        this.uploaded++;
-        log.debug({ status: res.status }, 'segment uploaded');
-        return;
+      for (let conflicts = 0; ; ) {
+        const last = Math.min(seg.bytes, offset + chunk) - 1;
+        const file = createReadStream(seg.path, { start: offset, end: last, highWaterMark: 16 * 1024 });
+        // Callback pipeline: a read error (file gone) fails the request instead of hanging it.
+        const body = this.limiter.bytesPerSecond > 0 ? pipeline(file, this.limiter.stream(), () => {}) : file;
+        const res = await fetch(url, {
+          method: 'PUT',
+          headers: { ...headers, 'content-type': 'video/mp2t', 'content-range': formatContentRange({ first: offset, last, total: seg.bytes }) },
+          body: Readable.toWeb(body) as unknown as ReadableStream,
+          duplex: 'half',
+          signal: AbortSignal.timeout(120_000),
+        } as RequestInit & { duplex: 'half' });
+        const text = await res.text().catch(() => '');
+        let json: unknown = null;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = null;
+        }
+        if (res.status === 200 || res.status === 201) {
+          return this.acknowledged(seg, (json as { sha256?: string } | null)?.sha256, res.status, log);
+        }
+        if (res.status === 202) {
+          const status = IngestUploadStatus.safeParse(json);
+          // The centre must move forward; anything else is retried later from its offset.
+          if (!status.success || status.data.offset <= offset) {
+            log.warn({ status: res.status, body: text.slice(0, 300) }, 'centre did not take the chunk; will resume later');
+            break;
+          }
+          offset = status.data.offset;
+          continue;
+        }
+        const conflict = res.status === 409 ? IngestUploadConflict.safeParse(json) : null;
+        if (conflict?.success && conflicts++ < 3) {
+          log.info({ from: offset, offset: conflict.data.upload.offset }, 'centre holds a different part of the segment; resuming from its offset');
+          if (conflict.data.upload.complete) return this.acknowledged(seg, conflict.data.upload.sha256, 200, log);
+          if (conflict.data.upload.offset > offset) {
+            this.resumed++;
+            this.resumedBytes += conflict.data.upload.offset - offset;
+          }
+          offset = conflict.data.upload.offset;
+          continue;
+        }
+        this.refused(log, res.status, text);
+        break;
       }
-      if (res.status === 422) log.error({ status: res.status, body: text.slice(0, 300) }, 'centre refused the segment: integrity check failed; will retry');
-      else if (res.status === 409) log.info({ body: text.slice(0, 300) }, 'centre does not know the camera yet (inventory pending); will retry');
-      else if (res.status === 401 || res.status === 403) log.error({ status: res.status }, 'centre refused the upload token: check centre.token matches the centre\'s agents list');
-      else log.warn({ status: res.status, body: text.slice(0, 300) }, 'segment upload failed; will retry');
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { cause?: { code?: string; message?: string } };
       if (e.code === 'ENOENT' || e.cause?.code === 'ENOENT') {
@@ -191,7 +229,30 @@ export class Uploader {
         log.warn({ err: e.cause?.message ?? e.message, url: url.origin }, 'centre unreachable for upload; will retry');
       }
     }
-    this.retryAt.set(seg.id, Date.now() + config.upload.retryDelayMs);
+    this.later(seg.id);
+  }
+
+  /** The centre acknowledged the segment with the SHA-256 it holds: keep it pending unless that matches. */
+  private acknowledged(seg: CataloguedSegment, ackSha: string | undefined, status: number, log: Logger): void {
+    if (ackSha !== undefined && ackSha !== seg.sha256) {
+      log.error({ ackSha, sha256: seg.sha256 }, 'centre acknowledged a different SHA-256; will upload again');
+      return this.later(seg.id);
+    }
+    this.opts.catalogue.markUploaded(seg.id);
+    this.retryAt.delete(seg.id);
+    this.uploaded++;
+    log.debug({ status }, 'segment uploaded');
+  }
+
+  private refused(log: Logger, status: number, text: string): void {
+    if (status === 422) log.error({ status, body: text.slice(0, 300) }, 'centre refused the segment: integrity check failed; will upload it again from byte 0');
+    else if (status === 409) log.info({ body: text.slice(0, 300) }, 'centre cannot take the segment yet (inventory pending, or another upload of it running); will retry');
+    else if (status === 401 || status === 403) log.error({ status }, 'centre refused the upload token: check centre.token matches the centre\'s agents list');
+    else log.warn({ status, body: text.slice(0, 300) }, 'segment upload failed; will retry');
+  }
+
+  private later(id: string): void {
+    this.retryAt.set(id, Date.now() + this.opts.config.upload.retryDelayMs);
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { VenueLink } from '../broker/venue-link.ts';
 import type { DeviceHealthService } from '../services/device-health.ts';
+import type { IngestService } from '../services/ingest.ts';
 
 /**
  * Prometheus text on GET /metrics: device and venue-box health, today's intact rate, MQTT link
@@ -11,7 +12,7 @@ import type { DeviceHealthService } from '../services/device-health.ts';
 const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 const labels = (l: Record<string, string>): string => `{${Object.entries(l).map(([k, v]) => `${k}="${esc(v)}"`).join(',')}}`;
 
-export function metricsRouter(deps: { health: DeviceHealthService; link: VenueLink }): Router {
+export function metricsRouter(deps: { health: DeviceHealthService; link: VenueLink; ingest?: IngestService }): Router {
   const r = Router();
   r.get('/metrics', async (_req, res) => {
     const all = { venueIds: null };
@@ -37,6 +38,19 @@ export function metricsRouter(deps: { health: DeviceHealthService; link: VenueLi
     metric('vw_box_recording_forecast_days', 'Days of recording left on the box disk', 'gauge', boxes.map((d) => [{ venue: d.venueId }, d.box!.forecastDays]));
     const c = deps.link.counters;
     metric('vw_mqtt_messages_total', 'MQTT messages by outcome', 'counter', Object.entries(c).map(([k, v]) => [{ outcome: k }, v]));
+    const ingest = [...(deps.ingest?.traffic ?? new Map())];
+    metric('vw_ingest_received_bytes_total', 'Footage bytes read from venue boxes for ranges the centre took', 'counter', ingest.map(([venue, t]) => [{ venue }, t.receivedBytes]));
+    metric('vw_ingest_refused_bytes_total', 'Footage bytes venue boxes sent in requests the centre refused (wrong offset, already stored)', 'counter', ingest.map(([venue, t]) => [{ venue }, t.refusedBytes]));
+    metric(
+      'vw_ingest_segments_total',
+      'Footage uploads finished, by outcome',
+      'counter',
+      ingest.flatMap(([venue, t]) => [
+        [{ venue, outcome: 'stored' }, t.stored],
+        [{ venue, outcome: 'duplicate' }, t.duplicate],
+        [{ venue, outcome: 'integrity_failed' }, t.integrityFailed],
+      ]),
+    );
     res.set('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(`${out.join('\n')}\n`);
   });
   return r;

@@ -1,6 +1,7 @@
 import express, { Router, type Request } from 'express';
 import type { Logger } from 'pino';
 import {
+  ContentRange,
   CSRF_COOKIE,
   LoginRequest,
   ReconcileRequest,
@@ -9,12 +10,14 @@ import {
   SessionCreate,
   VodQuery,
   type HealthResponse,
+  type IngestUploadConflict,
+  type IngestUploadStatus,
   type LoginResponse,
   type SessionList,
 } from '../../protocol/index.ts';
 import type { AuthService } from '../services/auth.ts';
 import { AppError } from '../services/errors.ts';
-import type { IngestService } from '../services/ingest.ts';
+import { UploadOffsetConflict, type IngestService } from '../services/ingest.ts';
 import type { FetchService } from '../services/fetch.ts';
 import type { PlaybackService } from '../services/playback.ts';
 import type { SessionService } from '../services/sessions.ts';
@@ -107,16 +110,41 @@ export function apiRouter(deps: ApiDeps): Router {
   });
 
   // ---- ingest (venue box, bearer token; not a browser session) ----
+  // Resumable by byte range (protocol/api.ts IngestUploadStatus): GET tells the offset, PUT with
+  // Content-Range appends from it; the last byte triggers the SHA-256 check of the whole file.
+  const segmentMeta = (req: Request): string | undefined => {
+    const header = req.headers[SEGMENT_META_HEADER];
+    return Array.isArray(header) ? header[0] : header;
+  };
+  r.get('/ingest/segments/:id/upload', requireAgent(deps.agents), async (req, res) => {
+    const answer: IngestUploadStatus = await deps.ingest.status(res.locals.venueId as string, param(req, 'id'), segmentMeta(req));
+    res.set('cache-control', 'no-store').json(answer);
+  });
+
   r.put('/ingest/segments/:id', requireAgent(deps.agents), async (req, res) => {
     const venueId = res.locals.venueId as string;
-    const header = req.headers[SEGMENT_META_HEADER];
     try {
-      const answer = await deps.ingest.ingest(venueId, param(req, 'id'), Array.isArray(header) ? header[0] : header, req);
-      res.status(answer.duplicate ? 200 : 201).json(answer);
+      const rangeHeader = req.headers['content-range'];
+      const range = rangeHeader === undefined ? null : parseWith(ContentRange, rangeHeader, 'Content-Range header');
+      const lengthHeader = req.headers['content-length'];
+      const contentLength = lengthHeader === undefined ? null : Number(lengthHeader);
+      const result = await deps.ingest.ingest(venueId, param(req, 'id'), segmentMeta(req), range, contentLength, req);
+      // A segment already stored is answered without reading its body.
+      if (!req.readableEnded && !req.destroyed) deps.ingest.drainRefused(venueId, req);
+      if (result.kind === 'partial') {
+        res.status(202).json(result.status);
+      } else {
+        res.status(result.answer.duplicate ? 200 : 201).json(result.answer);
+      }
     } catch (err) {
       // Refused before or while reading: drain the rest so the connection stays usable.
-      if (!req.readableEnded && !req.destroyed) req.resume();
+      if (!req.readableEnded && !req.destroyed) deps.ingest.drainRefused(venueId, req);
       if (err instanceof AppError) deps.logger.warn({ venueId, segmentId: param(req, 'id'), code: err.code, reason: err.message }, 'segment upload refused');
+      if (err instanceof UploadOffsetConflict) {
+        const body: IngestUploadConflict = { error: { code: err.code, message: err.message }, upload: err.upload };
+        res.status(409).json(body);
+        return;
+      }
       throw err;
     }
   });

@@ -16,6 +16,8 @@ describe('upload of footage inside the centre’s windows', () => {
   /** segment id → HTTP statuses answered, in order. */
   const answers = new Map<string, number[]>();
   const problems: string[] = [];
+  /** segment id → offset requests (GET …/upload). */
+  const asked = new Map<string, number>();
   const hour = 3600_000;
   const t0 = Date.now() - 2 * hour;
 
@@ -31,6 +33,14 @@ describe('upload of footage inside the centre’s windows', () => {
 
   beforeAll(async () => {
     server = createServer((req, res) => {
+      // A retry first asks how many bytes the centre holds (resumable ingest): none, here.
+      const asking = /^\/api\/ingest\/segments\/([0-9a-f-]{36})\/upload$/.exec(req.url ?? '')?.[1];
+      if (asking && req.method === 'GET') {
+        const meta = SegmentRecord.safeParse(JSON.parse(String(req.headers[SEGMENT_META_HEADER] ?? 'null')));
+        if (!meta.success || meta.data.id !== asking || req.headers.authorization !== `Bearer ${TOKEN}`) problems.push('bad offset request');
+        asked.set(asking, (asked.get(asking) ?? 0) + 1);
+        return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: asking, offset: 0, bytes: meta.data?.bytes ?? 1, complete: false }));
+      }
       const id = /^\/api\/ingest\/segments\/([0-9a-f-]{36})$/.exec(req.url ?? '')?.[1];
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -44,6 +54,8 @@ describe('upload of footage inside the centre’s windows', () => {
         const meta = SegmentRecord.safeParse(JSON.parse(String(req.headers[SEGMENT_META_HEADER] ?? 'null')));
         if (!meta.success || meta.data.id !== id) return problems.push('bad meta header'), answer(400);
         const body = Buffer.concat(chunks);
+        // Small segments go in one chunk, as the range of the whole file.
+        if (req.headers['content-range'] !== `bytes 0-${meta.data.bytes - 1}/${meta.data.bytes}`) return problems.push(`bad range ${req.headers['content-range']}`), answer(400);
         if (body.length !== meta.data.bytes || createHash('sha256').update(body).digest('hex') !== meta.data.sha256) return problems.push('hash mismatch'), answer(422);
         // The first attempt of every segment fails: the agent must retry.
         answer((answers.get(id)?.length ?? 0) === 0 ? 500 : 201);
@@ -86,10 +98,12 @@ describe('upload of footage inside the centre’s windows', () => {
     ownerId: '11111111-1111-4111-8111-111111111111',
   });
 
-  it('uploads only segments of the window’s room and time, retrying after a 500, once', async () => {
+  it('uploads only segments of the window’s room and time, retrying after a 500 from the centre’s offset, once', async () => {
     agent.uploader.setWindows([window(t0, t0 + hour)]);
     await waitFor('segment uploaded', () => agent.catalogue.segment(inWindow.id)?.uploadedAt, 15_000);
     expect(answers.get(inWindow.id)).toEqual([500, 201]);
+    // The retry asked the centre's offset first; the first attempt of a one-chunk segment did not.
+    expect(asked.get(inWindow.id)).toBe(1);
     // Give it time to misbehave: nothing else is sent, and nothing is sent twice.
     await new Promise((r) => setTimeout(r, 1500));
     expect(answers.get(inWindow.id)).toEqual([500, 201]);
