@@ -68,6 +68,9 @@ export interface VirtualCamera {
   /** Only the stream stops (ONVIF still answers), as when the encoder hangs. */
   pauseStream(): Promise<void>;
   resumeStream(): void;
+  /** The camera's audio stops (its RTP is no longer sent) while video continues; restoreAudio() ends it. */
+  dropAudio(): void;
+  restoreAudio(): void;
   /** Shifts the clock GetSystemDateAndTime reports (takes effect at once). */
   setClockOffset(ms: number): void;
   /**
@@ -207,6 +210,8 @@ export async function startVirtualVenue(options: VirtualVenueOptions): Promise<V
         },
         pauseStream: () => source.pause(),
         resumeStream: () => source.resume(),
+        dropAudio: () => rtsp.muteAudio(spec.code, true),
+        restoreAudio: () => rtsp.muteAudio(spec.code, false),
         setClockOffset(ms) {
           clockOffset = ms;
           device.setClockOffset(ms);

@@ -188,6 +188,48 @@ describe('recording gaps with causes (camera offline, flapping, watchdog)', () =
     expect(lines[after - 1]).toBe('#EXT-X-DISCONTINUITY');
   }, 90_000);
 
+  it('audio lost mid-run while video continues: an audio gap row, open then closed, without a recorder restart', async () => {
+    const cam = venue.cameras[0]!;
+    const runBefore = agent.catalogue.segments(cam1).at(-1)!.runId;
+    expect(agent.catalogue.segments(cam1).at(-1)!.hasAudio).toBe(true);
+    const audioRowsBefore = agent.gaps.log.list(cam1).filter((g) => g.kind === 'audio').length;
+    const droppedAt = Date.now();
+    cam.dropAudio();
+    let restoredAt = 0;
+    try {
+      // The segments say it: video keeps coming, without audio packets.
+      const silent = await waitFor('a segment without audio', () => agent.catalogue.segments(cam1).find((s) => !s.hasAudio && ms(s.start) > droppedAt - 2000), 15_000, 100);
+      const open = await waitFor('an open audio gap at the edge', () => agent.gaps.log.list(cam1).find((g) => g.kind === 'audio' && g.end === null), 10_000, 100);
+      expect(open).toMatchObject({ cause: 'audio_lost', start: silent.start });
+      await waitFor('the open audio gap at the centre', async () => (await server.services.gaps.reported(cam1, new Date(0), new Date(Date.now() + 60_000))).some((g) => g.id === open.id && g.span.to === null), 10_000, 200);
+      await sleep(Math.max(0, droppedAt + 8000 - Date.now()));
+    } finally {
+      cam.restoreAudio();
+      restoredAt = Date.now();
+    }
+    const back = await waitFor('a segment with audio again', () => agent.catalogue.segments(cam1).find((s) => s.hasAudio && ms(s.start) > restoredAt - 1000), 15_000, 100);
+    const rows = agent.gaps.log.list(cam1).filter((g) => g.kind === 'audio');
+    expect(rows).toHaveLength(audioRowsBefore + 1);
+    const gap = rows.at(-1)!;
+    // Start: the first segment without audio; end: the first segment with audio again.
+    expect(gap.end).toBe(back.start);
+    expect(ms(gap.end!) - ms(gap.start)).toBeGreaterThan(5000);
+    // Video never stopped: same ffmpeg run, no video gap for it.
+    const during = agent.catalogue.segments(cam1).filter((s) => ms(s.start) >= ms(gap.start) && ms(s.start) < ms(gap.end!));
+    expect(during.length).toBeGreaterThan(3);
+    expect(new Set(during.map((s) => s.runId))).toEqual(new Set([runBefore]));
+    expect(back.runId).toBe(runBefore);
+    expect(during.every((s) => !s.hasAudio)).toBe(true);
+    expect(agent.gaps.log.list(cam1).filter((g) => g.kind === 'video' && ms(g.end ?? '9999') > droppedAt)).toEqual([]);
+    // The centre has the same row, closed; the session report lists it as an audio gap.
+    await waitFor('the audio gap closed at the centre', async () => {
+      const r = await server.services.gaps.reported(cam1, new Date(gap.start), new Date(gap.end!));
+      return r.some((g) => g.id === gap.id && g.span.to?.toISOString() === gap.end);
+    }, 10_000, 200);
+    const d = SessionDetail.parse(await (await fetch(`${server.url}/api/sessions/${sessionId}`, { headers: { cookie } })).json());
+    expect(d.cameras.find((c) => c.cameraId === cam1)!.gaps).toContainEqual({ from: gap.start, to: gap.end, kind: 'audio', cause: 'audio_lost' });
+  }, 60_000);
+
   it('a camera flapping: every gap a row, no ffmpeg leaked', async () => {
     const cam = venue.cameras[1]!;
     // ~40 s of flapping (the issue asks for 100 flaps; the suite's time budget allows about 6).
