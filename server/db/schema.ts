@@ -202,6 +202,8 @@ export const footageManifests = pgTable('footage_manifests', {
   venueId: text('venue_id').notNull(),
   cameraId: text('camera_id').notNull(),
   periodStart: ts('period_start').notNull(),
+  /** 0: the period's first manifest; n: its n-th supplementary manifest (migration 0046). */
+  part: integer('part').notNull().default(0),
   keyId: text('key_id').notNull(),
   chainHead: text('chain_head').notNull(),
   segments: integer('segments').notNull(),
