@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { SegmentRecord } from '../../protocol/index.ts';
-import { TsAudioProbe } from './ts-audio-probe.ts';
+import { TsProbe } from './ts-probe.ts';
 
 /**
  * Follows one run's HLS playlist and turns each completed segment into a catalogue record once.
@@ -180,7 +180,7 @@ export class PlaylistWatcher {
       }
       if (bytes === 0) continue;
       // Audio per segment, from the bytes read for the hash: audio lost mid-run shows here.
-      const probe = new TsAudioProbe();
+      const probe = new TsProbe();
       const sha256 = await sha256File(path, probe.push);
       this.seen.add(path);
       this.lastSegmentAt = Date.now();

@@ -8,6 +8,9 @@
  * "Carries audio" = an audio PES whose PTS is no more than STALE_TICKS before the segment's first
  * video PTS. When the audio stops, ffmpeg may still flush a few frames from before the loss into a
  * later segment (seen: frames 5 s old); those do not count.
+ *
+ * It also keeps the segment's first and last video PTS, which date footage no playlist lists any
+ * more (an orphaned recorder's early segments, recorder/orphan-footage.ts).
  */
 
 const PACKET = 188;
@@ -17,13 +20,16 @@ const AUDIO_STREAM_TYPES = new Set([0x03, 0x04, 0x0f, 0x11, 0x81, 0x87]);
 const PTS_WRAP = 2 ** 33;
 const STALE_TICKS = 90_000; // 1 s at 90 kHz
 
-export class TsAudioProbe {
+export class TsProbe {
   private carry: Buffer | null = null;
   private pmtPid = -1;
   private readonly audioPids = new Set<number>();
   private videoPid = -1;
   private sawPmt = false;
-  private firstVideoPts: number | null = null;
+  /** PTS (90 kHz) of the first video PES; ticks from it to the latest video PTS; video PES count. */
+  firstVideoPts: number | null = null;
+  videoSpanTicks = 0;
+  videoFrames = 0;
   private lastAudioPts: number | null = null;
   private audioPackets = 0;
   private broken = false;
@@ -77,8 +83,13 @@ export class TsAudioProbe {
         const pts = pesPts(b, p, end);
         if (pts !== null) this.lastAudioPts = pts;
       }
-    } else if (pid === this.videoPid && unitStart && this.firstVideoPts === null) {
-      this.firstVideoPts = pesPts(b, p, end);
+    } else if (pid === this.videoPid && unitStart) {
+      const pts = pesPts(b, p, end);
+      if (pts === null) return;
+      this.videoFrames++;
+      if (this.firstVideoPts === null) this.firstVideoPts = pts;
+      const ahead = (pts - this.firstVideoPts + PTS_WRAP) % PTS_WRAP;
+      if (ahead < PTS_WRAP / 2) this.videoSpanTicks = Math.max(this.videoSpanTicks, ahead);
     }
   }
 
