@@ -290,6 +290,8 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
       transport: config.recording.rtspTransport,
       segmentSeconds: config.recording.segmentSeconds,
       restartDelayMs: config.recording.restartDelayMs,
+      catalogueIntervalMs: config.recording.catalogueIntervalMs,
+      clockAnchorSegments: config.recording.clockAnchorSegments,
       watchdogMs: config.continuity.watchdogSeconds * 1000,
       maxRestartDelayMs: config.continuity.maxRestartDelayMs,
       onFailure: (failure) => {

@@ -24,6 +24,8 @@ export interface VirtualCameraSpec {
   height?: number;
   fps?: number;
   bitrateKbps?: number;
+  /** Seconds between keyframes (default 1). */
+  keyframeSeconds?: number;
   /** Offsets the camera's clock (ONVIF time and burned-in clock) against the machine's. */
   clockOffsetMs?: number;
   manufacturer?: string;
@@ -153,6 +155,7 @@ export async function startVirtualVenue(options: VirtualVenueOptions): Promise<V
         audio,
         bitrateKbps,
         clockOffsetMs: spec.clockOffsetMs,
+        keyframeSeconds: spec.keyframeSeconds,
         label: spec.code,
         logger: log,
       });
