@@ -161,6 +161,10 @@ export const EdgeAgentConfig = z.strictObject({
     segmentSeconds: z.number().min(1).max(4),
     restartDelayMs: z.number().int().min(100).max(300_000),
     rtspTransport: z.enum(['tcp', 'udp']),
+    /** How often each run's playlist is read for finished segments (default 1000 ms). */
+    catalogueIntervalMs: z.number().int().min(50).max(10_000).optional(),
+    /** Segments a run holds back to settle its clock correction (default 3; 1 = first segment at once). */
+    clockAnchorSegments: z.number().int().min(1).max(10).optional(),
   }),
   upload: z.strictObject({
     concurrency: z.number().int().min(1).max(16),

@@ -22,6 +22,7 @@ import { resolveSecrets } from './credentials/credential-store.ts';
 import { HealthReporter } from './health/health-reporter.ts';
 import { AGENT_VERSION, MqttLink } from './link/mqtt-link.ts';
 import { CameraRecorder } from './recorder/camera-recorder.ts';
+import { catalogueOrphanFootage } from './recorder/orphan-footage.ts';
 import { reapOrphanRecorders } from './recorder/orphan-recorders.ts';
 import { Uploader } from './upload/uploader.ts';
 import { LivePusher } from './live/live-pusher.ts';
@@ -88,6 +89,10 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
   const catalogue = new Catalogue(join(dataDir, 'catalogue.db'));
   const recordingsDir = join(dataDir, 'recordings');
   await reapOrphanRecorders(recordingsDir, logger);
+  const chain = new SegmentChain(catalogue);
+  // What those recorders wrote is footage too: chain and catalogue it before the gap tracker dates
+  // the agent's downtime from the last catalogued segment.
+  await catalogueOrphanFootage({ recordingsDir, catalogue, add: (s) => chain.append(s).added, logger });
   const startedAt = new Date().toISOString();
   const gaps = new GapTracker({ catalogue, venueId: config.venue.id, thresholdSeconds: config.continuity.gapThresholdSeconds, logger });
   // Before any recorder: the time the agent was down is dated from the catalogue as it was left.
@@ -121,7 +126,6 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
   };
 
   const uploader = new Uploader({ config, catalogue, logger });
-  const chain = new SegmentChain(catalogue);
   const reconciler = new Reconciler({ config, catalogue, logger, windows: () => uploader.currentWindows(), onRequeued: () => uploader.kick() });
   const manifests = new ManifestSigner({
     catalogue,
@@ -286,6 +290,8 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
       transport: config.recording.rtspTransport,
       segmentSeconds: config.recording.segmentSeconds,
       restartDelayMs: config.recording.restartDelayMs,
+      catalogueIntervalMs: config.recording.catalogueIntervalMs,
+      clockAnchorSegments: config.recording.clockAnchorSegments,
       watchdogMs: config.continuity.watchdogSeconds * 1000,
       maxRestartDelayMs: config.continuity.maxRestartDelayMs,
       onFailure: (failure) => {

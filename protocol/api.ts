@@ -149,9 +149,10 @@ export const SessionCamera = z.object({
   /**
    * Stretches of the window longer than the gap threshold with no recorded footage (kind video),
    * and stretches the venue reported without sound (kind audio). `cause` is the venue box's
-   * reason; null while the box has not reported one (e.g. the gap is still open).
+   * reason; null while the box has not reported one yet. `ongoing`: the box reports the gap still
+   * open (the camera is down now); its `to` is then the end of the window (now).
    */
-  gaps: z.array(TimeRange.extend({ kind: GapKind.optional(), cause: GapCause.nullable().optional() })),
+  gaps: z.array(TimeRange.extend({ kind: GapKind.optional(), cause: GapCause.nullable().optional(), ongoing: z.boolean().optional() })),
   playlistUrl: z.string(),
 });
 export type SessionCamera = z.infer<typeof SessionCamera>;

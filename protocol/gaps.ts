@@ -4,7 +4,9 @@ import { CameraId, IsoTime, Uuid } from './ids.ts';
 /**
  * A stretch longer than the gap threshold in which a camera's recording is missing, as the venue
  * box saw it happen. `kind: video` = no footage at all; `kind: audio` = footage without the sound
- * the camera normally sends. The cause is what the box knew when the gap ended.
+ * the camera normally sends. The cause is what the box knew last: a gap is sent when it opens
+ * (`end: null`, the camera still down) and again, same id, when it closes with its exact end; a
+ * gap that turned out no longer than the threshold once it closed is sent `withdrawn` (deleted).
  */
 export const GapCause = z.enum(['camera_offline', 'auth_failed', 'recorder_crashed', 'disk_full', 'agent_down', 'audio_lost']);
 export type GapCause = z.infer<typeof GapCause>;
@@ -19,9 +21,12 @@ export const GapRecord = z
     kind: GapKind,
     cause: GapCause,
     start: IsoTime,
-    end: IsoTime,
+    /** null while the gap is still open (recording has not resumed). */
+    end: IsoTime.nullable(),
+    /** The open gap closed within the threshold: not a gap after all; the receiver deletes it. */
+    withdrawn: z.boolean().optional(),
     /** Last words of the recorder (ffmpeg error, watchdog), for the operator; never credentials. */
     detail: z.string().max(500).nullable(),
   })
-  .refine((g) => Date.parse(g.end) > Date.parse(g.start), { message: 'gap end must be after its start', path: ['end'] });
+  .refine((g) => g.end === null || Date.parse(g.end) > Date.parse(g.start), { message: 'gap end must be after its start', path: ['end'] });
 export type GapRecord = z.infer<typeof GapRecord>;

@@ -48,7 +48,7 @@ export function newSigningKeyPem(): string {
 }
 
 export function signManifest(
-  body: { venueId: string; cameraId: string; periodStart: string; periodSeconds: number; segments: ManifestSegment[]; source?: FootageManifest['source'] },
+  body: { venueId: string; cameraId: string; periodStart: string; periodSeconds: number; supplement?: number; segments: ManifestSegment[]; source?: FootageManifest['source'] },
   key: SigningKey,
   role: Signer['role'],
 ): FootageManifest {
@@ -59,6 +59,7 @@ export function signManifest(
     cameraId: body.cameraId,
     periodStart: body.periodStart,
     periodSeconds: body.periodSeconds,
+    ...(body.supplement ? { supplement: body.supplement } : {}),
     segments: body.segments,
     chainHead: body.segments.at(-1)!.recordHash,
     signedAt: new Date().toISOString(),

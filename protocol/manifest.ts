@@ -44,6 +44,13 @@ export const FootageManifest = z.object({
   cameraId: CameraId,
   periodStart: IsoTime,
   periodSeconds: z.number().int().positive(),
+  /**
+   * Absent for a period's first manifest. n ≥ 1: the period's n-th supplementary manifest, holding
+   * records of the period catalogued after it was signed (late segments, footage of an orphaned
+   * recorder). Every manifest of a camera continues the chain from the one signed before it, so
+   * manifests follow each other in chain order, not in period order.
+   */
+  supplement: z.number().int().positive().optional(),
   segments: z.array(ManifestSegment).min(1).max(10_000),
   /** recordHash of the last segment: the next period's first prevHash continues from it. */
   chainHead: Sha256Hex,

@@ -161,7 +161,7 @@ export const CommandReply = z.object({
 });
 export type CommandReply = z.infer<typeof CommandReply>;
 
-/** Edge → centre: recording gaps (with their cause) as the venue box closed them. */
+/** Edge → centre: recording gaps (with their cause) as the venue box opened and closed them. */
 export const GapBatch = z.object({
   ...envelope,
   type: z.literal('gaps'),

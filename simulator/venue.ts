@@ -24,6 +24,8 @@ export interface VirtualCameraSpec {
   height?: number;
   fps?: number;
   bitrateKbps?: number;
+  /** Seconds between keyframes (default 1). */
+  keyframeSeconds?: number;
   /** Offsets the camera's clock (ONVIF time and burned-in clock) against the machine's. */
   clockOffsetMs?: number;
   manufacturer?: string;
@@ -68,6 +70,9 @@ export interface VirtualCamera {
   /** Only the stream stops (ONVIF still answers), as when the encoder hangs. */
   pauseStream(): Promise<void>;
   resumeStream(): void;
+  /** The camera's audio stops (its RTP is no longer sent) while video continues; restoreAudio() ends it. */
+  dropAudio(): void;
+  restoreAudio(): void;
   /** Shifts the clock GetSystemDateAndTime reports (takes effect at once). */
   setClockOffset(ms: number): void;
   /**
@@ -150,6 +155,7 @@ export async function startVirtualVenue(options: VirtualVenueOptions): Promise<V
         audio,
         bitrateKbps,
         clockOffsetMs: spec.clockOffsetMs,
+        keyframeSeconds: spec.keyframeSeconds,
         label: spec.code,
         logger: log,
       });
@@ -207,6 +213,8 @@ export async function startVirtualVenue(options: VirtualVenueOptions): Promise<V
         },
         pauseStream: () => source.pause(),
         resumeStream: () => source.resume(),
+        dropAudio: () => rtsp.muteAudio(spec.code, true),
+        restoreAudio: () => rtsp.muteAudio(spec.code, false),
         setClockOffset(ms) {
           clockOffset = ms;
           device.setClockOffset(ms);

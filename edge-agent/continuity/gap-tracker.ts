@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { GapCause, GapRecord, SegmentRecord } from '../../protocol/index.ts';
 import type { Catalogue } from '../catalogue/catalogue.ts';
 import type { RecorderFailure } from '../recorder/failure-cause.ts';
-import { GapLog } from './gap-log.ts';
+import { GapLog, type OpenGap } from './gap-log.ts';
 
 /**
  * Turns the stream of catalogued segments and recorder failures into gap rows with their cause.
@@ -11,6 +11,10 @@ import { GapLog } from './gap-log.ts';
  * watchdog). Time the agent itself was not running is found at start-up: from the camera's last
  * segment (or the last heartbeat, when the camera was already failing) to the agent's start.
  * Audio that disappears from a camera that sent it is a gap of its own kind.
+ * A gap is a row while it is still going on: once the recorder has failed and the footage has
+ * stopped for longer than the threshold, the heartbeat opens it (no end) and the centre hears of it
+ * at once; the next segment closes the same row with its exact end (or withdraws it, when the hole
+ * turned out no longer than the threshold).
  */
 
 interface CameraState {
@@ -18,6 +22,8 @@ interface CameraState {
   pending: { cause: GapCause; detail: string | null } | null;
   audioExpected: boolean;
   audioLostSince: number | null;
+  openVideo: OpenGap | null;
+  openAudio: OpenGap | null;
 }
 
 interface SavedPending {
@@ -25,6 +31,7 @@ interface SavedPending {
 }
 
 const ALIVE_KEY = 'continuity:alive';
+const AUDIO_LOST = "footage recorded without the camera's audio";
 const PENDING_KEY = 'continuity:pending';
 
 export interface GapTrackerOptions {
@@ -50,7 +57,7 @@ export class GapTracker {
   private state(cameraId: string): CameraState {
     let st = this.cameras.get(cameraId);
     if (!st) {
-      st = { lastEndMs: null, pending: null, audioExpected: false, audioLostSince: null };
+      st = { lastEndMs: null, pending: null, audioExpected: false, audioLostSince: null, openVideo: null, openAudio: null };
       this.cameras.set(cameraId, st);
     }
     return st;
@@ -87,12 +94,21 @@ export class GapTracker {
          WHERE s.end_ms = (SELECT MAX(end_ms) FROM segments m WHERE m.camera_id = s.camera_id)`,
       )
       .all() as { cameraId: string; endMs: number; hasAudio: number; everAudio: number }[];
+    const leftOpen = this.log.openGaps();
+    const seen = new Set<string>();
     for (const r of rows) {
       const st = this.state(r.cameraId);
+      seen.add(r.cameraId);
       let from = r.endMs;
       const before = saved[r.cameraId];
-      // The camera was already failing when the agent went: that part keeps its own cause.
-      if (before && Number.isFinite(alive) && alive > from) {
+      const openVideo = leftOpen.find((g) => g.cameraId === r.cameraId && g.kind === 'video');
+      if (openVideo) {
+        // The gap the last run left open ends where the agent stopped; agent_down takes over.
+        const end = Number.isFinite(alive) ? Math.max(alive, openVideo.startMs) : startedAtMs;
+        this.finish(openVideo, end, before?.cause ?? openVideo.cause, before?.detail ?? openVideo.detail);
+        from = Math.max(from, end);
+      } else if (before && Number.isFinite(alive) && alive > from) {
+        // The camera was already failing when the agent went: that part keeps its own cause.
         this.add({ cameraId: r.cameraId, kind: 'video', cause: before.cause, startMs: from, endMs: alive, detail: before.detail });
         from = alive;
       }
@@ -102,6 +118,12 @@ export class GapTracker {
       st.pending = { cause: 'agent_down', detail: 'the venue agent was starting' };
       st.audioExpected = r.everAudio === 1;
       st.audioLostSince = r.everAudio === 1 && r.hasAudio === 0 ? r.endMs : null;
+      st.openAudio = leftOpen.find((g) => g.cameraId === r.cameraId && g.kind === 'audio') ?? null;
+      if (st.openAudio) st.audioLostSince = st.openAudio.startMs;
+    }
+    // Open rows of cameras without footage cannot be dated further: close them where the agent stopped.
+    for (const g of leftOpen) {
+      if (!seen.has(g.cameraId)) this.finish(g, Number.isFinite(alive) ? Math.max(alive, g.startMs) : startedAtMs, g.cause, g.detail);
     }
     this.persist();
     this.beat();
@@ -109,11 +131,40 @@ export class GapTracker {
   }
 
   private beat(): void {
+    const now = Date.now();
     try {
-      this.opts.catalogue.setState(ALIVE_KEY, String(Date.now()));
+      this.opts.catalogue.setState(ALIVE_KEY, String(now));
+      for (const [cameraId, st] of this.cameras) this.openIfLong(cameraId, st, now);
     } catch {
       // Catalogue closed during shutdown.
     }
+  }
+
+  /** Opens the row of a gap that is already longer than the threshold and still going on. */
+  private openIfLong(cameraId: string, st: CameraState, now: number): void {
+    if (st.pending && !st.openVideo && st.lastEndMs !== null && now - st.lastEndMs > this.thresholdMs) {
+      st.openVideo = this.log.open({ cameraId, kind: 'video', cause: st.pending.cause, startMs: st.lastEndMs, detail: st.pending.detail });
+      this.opts.logger.warn({ cameraId, kind: 'video', cause: st.pending.cause, start: new Date(st.lastEndMs).toISOString() }, 'recording gap open: no footage from this camera');
+    }
+    if (st.audioLostSince !== null && !st.openAudio && now - st.audioLostSince > this.thresholdMs) {
+      st.openAudio = this.log.open({ cameraId, kind: 'audio', cause: 'audio_lost', startMs: st.audioLostSince, detail: AUDIO_LOST });
+      this.opts.logger.warn({ cameraId, kind: 'audio', start: new Date(st.audioLostSince).toISOString() }, 'audio gap open: footage without the camera\'s audio');
+    }
+  }
+
+  /** Closes an open row at endMs, or withdraws it if it turned out no longer than the threshold. */
+  private finish(open: OpenGap, endMs: number, cause: GapCause, detail: string | null): void {
+    if (endMs - open.startMs <= this.thresholdMs) {
+      this.log.withdraw(open);
+      this.opts.logger.info({ cameraId: open.cameraId, kind: open.kind }, 'open gap withdrawn: footage resumed within the threshold');
+      return;
+    }
+    const record = this.log.close(open, endMs, cause, detail);
+    this.opts.logger.warn(
+      { cameraId: open.cameraId, kind: open.kind, cause, start: record.start, end: record.end, seconds: (endMs - open.startMs) / 1000 },
+      'recording gap closed',
+    );
+    this.opts.onGap?.(record);
   }
 
   private persist(): void {
@@ -131,6 +182,11 @@ export class GapTracker {
     const st = this.state(cameraId);
     st.pending = { cause: failure.cause, detail: failure.detail };
     this.persist();
+    try {
+      this.openIfLong(cameraId, st, Date.now());
+    } catch {
+      // Catalogue closed during shutdown.
+    }
   }
 
   /** A segment was catalogued (call in recording order per camera). */
@@ -138,7 +194,11 @@ export class GapTracker {
     const st = this.state(seg.cameraId);
     const startMs = Date.parse(seg.start);
     const endMs = Date.parse(seg.end);
-    if (st.lastEndMs !== null && startMs > st.lastEndMs) {
+    if (st.openVideo) {
+      // The footage is back: the open row ends where this segment starts.
+      this.finish(st.openVideo, Math.max(startMs, st.openVideo.startMs), st.pending?.cause ?? st.openVideo.cause, st.pending?.detail ?? st.openVideo.detail);
+      st.openVideo = null;
+    } else if (st.lastEndMs !== null && startMs > st.lastEndMs) {
       this.add({
         cameraId: seg.cameraId,
         kind: 'video',
@@ -152,8 +212,11 @@ export class GapTracker {
     st.pending = null;
     st.lastEndMs = Math.max(st.lastEndMs ?? endMs, endMs);
     if (seg.hasAudio) {
-      if (st.audioLostSince !== null) {
-        this.add({ cameraId: seg.cameraId, kind: 'audio', cause: 'audio_lost', startMs: st.audioLostSince, endMs: startMs, detail: 'footage recorded without the camera\'s audio' });
+      if (st.openAudio) {
+        this.finish(st.openAudio, Math.max(startMs, st.openAudio.startMs), 'audio_lost', AUDIO_LOST);
+        st.openAudio = null;
+      } else if (st.audioLostSince !== null) {
+        this.add({ cameraId: seg.cameraId, kind: 'audio', cause: 'audio_lost', startMs: st.audioLostSince, endMs: startMs, detail: AUDIO_LOST });
       }
       st.audioLostSince = null;
       st.audioExpected = true;

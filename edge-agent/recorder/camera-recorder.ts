@@ -33,6 +33,9 @@ export interface CameraRecorderOptions {
   maxRestartDelayMs?: number;
   /** A run ended badly or was restarted by the watchdog: the footage stops here, and why. */
   onFailure?: (failure: RecorderFailure) => void;
+  /** Playlist poll interval and clock-anchor segments of each run (watcher defaults when absent). */
+  catalogueIntervalMs?: number;
+  clockAnchorSegments?: number;
 }
 
 const MAX_BACKOFF_MS = 60_000;
@@ -107,6 +110,8 @@ export class CameraRecorder {
         o.onSegment(s);
       },
       onError: (err) => log.warn({ err: err.message }, 'playlist watcher failed'),
+      pollMs: o.catalogueIntervalMs,
+      anchorSamples: o.clockAnchorSegments,
     });
     this.watcher = watcher;
     watcher.start();

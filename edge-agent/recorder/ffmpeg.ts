@@ -90,6 +90,10 @@ export function recordingArgs(spec: RecordingSpec): { input: string; inputOption
       '-c:v', 'copy',
       '-bsf:v', SETTS_FILTER,
       '-c:a', 'aac',
+      // When the camera's audio stops mid-run, the muxer holds video back waiting for audio to
+      // interleave with, by default up to 10 s: segments stall and the watchdog restarts a healthy
+      // run. One second bounds that wait (live RTSP arrives interleaved well within it).
+      '-max_interleave_delta', '1000000',
       '-f', 'hls',
       '-hls_time', String(spec.segmentSeconds),
       '-hls_list_size', '20',

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { SegmentRecord } from '../../protocol/index.ts';
+import { TsProbe } from './ts-probe.ts';
 
 /**
  * Follows one run's HLS playlist and turns each completed segment into a catalogue record once.
@@ -60,7 +61,8 @@ export function parsePlaylist(text: string): { entries: PlaylistEntry[]; ended: 
 const HASH_BUFFER_BYTES = 1 << 20;
 const idleBuffers: Buffer[] = [];
 
-export async function sha256File(path: string): Promise<string> {
+/** `inspect` sees the same bytes as they are hashed (audio probe), in order. */
+export async function sha256File(path: string, inspect?: (chunk: Buffer) => void): Promise<string> {
   const hash = createHash('sha256');
   const buffer = idleBuffers.pop() ?? Buffer.allocUnsafe(HASH_BUFFER_BYTES);
   const file = await open(path, 'r');
@@ -69,6 +71,7 @@ export async function sha256File(path: string): Promise<string> {
       const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
       hash.update(buffer.subarray(0, bytesRead));
+      inspect?.(buffer.subarray(0, bytesRead));
     }
   } finally {
     await file.close();
@@ -96,6 +99,8 @@ interface Observed {
   path: string;
   bytes: number;
   sha256: string;
+  /** Audio packets in this segment (null: its bytes could not tell). */
+  audio: boolean | null;
 }
 
 export class PlaylistWatcher {
@@ -174,10 +179,12 @@ export class PlaylistWatcher {
         continue; // listed but gone (deleted by retention): nothing to catalogue
       }
       if (bytes === 0) continue;
-      const sha256 = await sha256File(path);
+      // Audio per segment, from the bytes read for the hash: audio lost mid-run shows here.
+      const probe = new TsProbe();
+      const sha256 = await sha256File(path, probe.push);
       this.seen.add(path);
       this.lastSegmentAt = Date.now();
-      const observed = { entry: e, path, bytes, sha256 };
+      const observed = { entry: e, path, bytes, sha256, audio: probe.result() };
       if (this.correctionMs !== null) {
         this.emit(observed);
         continue;
@@ -193,7 +200,7 @@ export class PlaylistWatcher {
     }
   }
 
-  private emit({ entry: e, path, bytes, sha256 }: Observed): void {
+  private emit({ entry: e, path, bytes, sha256, audio }: Observed): void {
     const startMs = e.startMs + (this.correctionMs ?? 0);
     this.opts.onSegment({
       id: randomUUID(),
@@ -203,7 +210,7 @@ export class PlaylistWatcher {
       end: new Date(startMs + Math.max(1, Math.round(e.durationSeconds * 1000))).toISOString(),
       bytes,
       sha256,
-      hasAudio: this.opts.hasAudio(),
+      hasAudio: audio ?? this.opts.hasAudio(),
       path,
     });
   }

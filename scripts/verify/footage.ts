@@ -47,6 +47,49 @@ async function sha256File(path: string): Promise<{ sha256: string; bytes: number
   return { sha256: hash.digest('hex'), bytes };
 }
 
+type Found = { path: string; m: FootageManifest };
+const byPeriod = (a: Found, b: Found) => a.m.periodStart.localeCompare(b.m.periodStart) || (a.m.supplement ?? 0) - (b.m.supplement ?? 0);
+
+/**
+ * Puts each camera's manifests in chain order: each continues from the chain head of the one
+ * signed before it (a supplementary manifest of an earlier period may follow a later period's).
+ * The earliest manifest may continue from footage no longer kept (retention); any other manifest
+ * that continues from no manifest here, or from one another manifest already continues, is a
+ * broken chain (a manifest or its footage is missing, or was replaced).
+ */
+function chainOrder(manifests: Found[], base: string, failures: Failure[]): Found[] {
+  const cameras = new Map<string, Found[]>();
+  for (const f of manifests) cameras.set(f.m.cameraId, [...(cameras.get(f.m.cameraId) ?? []), f]);
+  const out: Found[] = [];
+  for (const cameraId of [...cameras.keys()].sort()) {
+    const list = cameras.get(cameraId)!.sort(byPeriod);
+    const next = new Map<string, Found[]>();
+    for (const f of list) next.set(f.m.segments[0]!.prevHash, [...(next.get(f.m.segments[0]!.prevHash) ?? []), f]);
+    const heads = new Set(list.map((f) => f.m.chainHead));
+    const visited = new Set<Found>();
+    let prev: Found | null = null;
+    for (const start of list.filter((f) => !heads.has(f.m.segments[0]!.prevHash))) {
+      if (visited.has(start)) continue;
+      if (prev) {
+        failures.push({ manifest: relative(base, start.path), segmentId: start.m.segments[0]!.id, file: null, error: `chain broken between manifests: does not continue from ${relative(base, prev.path)} or any other manifest of this camera (a manifest or its footage is missing or was replaced)` });
+      }
+      for (let cur: Found | undefined = start; cur && !visited.has(cur); ) {
+        visited.add(cur);
+        out.push(cur);
+        prev = cur;
+        const after: Found[] = (next.get(cur.m.chainHead) ?? []).filter((f) => !visited.has(f));
+        for (const extra of after.slice(1)) {
+          failures.push({ manifest: relative(base, extra.path), segmentId: extra.m.segments[0]!.id, file: null, error: `chain forked: continues from ${relative(base, cur.path)} like ${relative(base, after[0]!.path)}` });
+        }
+        cur = after[0];
+      }
+    }
+    // Manifests in a loop or behind a fork were not reached from any start: still check their files.
+    for (const f of list) if (!visited.has(f)) out.push(f);
+  }
+  return out;
+}
+
 export async function verifyFootage(root: string, opts: { publicKey?: string } = {}): Promise<FootageReport> {
   const base = resolve(root);
   statSync(base);
@@ -69,17 +112,12 @@ export async function verifyFootage(root: string, opts: { publicKey?: string } =
     }
     manifests.push({ path, m: json as FootageManifest });
   }
-  manifests.sort((a, b) => a.m.cameraId.localeCompare(b.m.cameraId) || a.m.periodStart.localeCompare(b.m.periodStart));
+  const ordered = chainOrder(manifests, base, failures);
 
   const named = new Set<string>();
   let segmentsChecked = 0;
-  let prev: { cameraId: string; chainHead: string; path: string } | null = null;
-  for (const { path, m } of manifests) {
+  for (const { path, m } of ordered) {
     const where = relative(base, path);
-    if (prev && prev.cameraId === m.cameraId && m.segments[0]!.prevHash !== prev.chainHead) {
-      failures.push({ manifest: where, segmentId: m.segments[0]!.id, file: null, error: `chain broken between manifests: does not continue from ${relative(base, prev.path)} (a manifest or its footage is missing or was replaced)` });
-    }
-    prev = { cameraId: m.cameraId, chainHead: m.chainHead, path };
     for (const s of m.segments) {
       if (s.file === null) continue;
       const file = resolve(dirname(path), s.file);

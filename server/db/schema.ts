@@ -36,6 +36,26 @@ export const tstzrange = customType<{ data: TimeSpan; driverData: string }>({
   fromDriver: (value) => parseTstzRange(value),
 });
 
+/** A time range that may still be open: [from, to), or [from, ) while `to` is null. */
+export interface OpenTimeSpan {
+  from: Date;
+  to: Date | null;
+}
+
+export function parseOpenTstzRange(value: string): OpenTimeSpan {
+  const m = /^[[(]\s*("[^"]*"|[^,]*)\s*,\s*("[^"]*"|[^\])]*)\s*[\])]$/.exec(value.trim());
+  if (!m || !m[1]) throw new Error(`cannot read time range "${value}" from the database: it must have a start`);
+  const upper = (m[2] ?? '').trim();
+  return { from: parsePgTimestamp(m[1]), to: upper === '' || upper === 'infinity' ? null : parsePgTimestamp(upper) };
+}
+
+/** tstzrange whose upper bound may be missing (a recording gap still going on). */
+export const openTstzrange = customType<{ data: OpenTimeSpan; driverData: string }>({
+  dataType: () => 'tstzrange',
+  toDriver: (span) => `[${span.from.toISOString()},${span.to ? span.to.toISOString() : ''})`,
+  fromDriver: (value) => parseOpenTstzRange(value),
+});
+
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 export const venues = pgTable('venues', {
@@ -150,9 +170,11 @@ export const recordingGaps = pgTable(
     cameraId: text('camera_id').notNull(),
     kind: text('kind').notNull(),
     cause: text('cause').notNull(),
-    span: tstzrange('span').notNull(),
+    /** Open-ended while the gap is still going on (migration 0045). */
+    span: openTstzrange('span').notNull(),
     detail: text('detail'),
     receivedAt: ts('received_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [index('recording_gaps_camera_span_gist').using('gist', t.cameraId, t.span)],
 );
@@ -180,6 +202,8 @@ export const footageManifests = pgTable('footage_manifests', {
   venueId: text('venue_id').notNull(),
   cameraId: text('camera_id').notNull(),
   periodStart: ts('period_start').notNull(),
+  /** 0: the period's first manifest; n: its n-th supplementary manifest (migration 0046). */
+  part: integer('part').notNull().default(0),
   keyId: text('key_id').notNull(),
   chainHead: text('chain_head').notNull(),
   segments: integer('segments').notNull(),

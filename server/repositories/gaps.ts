@@ -2,7 +2,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { recordingGaps, type NewRecordingGapRow, type RecordingGapRow } from '../db/schema.ts';
 
-/** Recording gaps with their cause, as the venue boxes reported them. */
+/** Recording gaps with their cause, as the venue boxes reported them (open ones without an end). */
 export class GapRepository {
   constructor(private readonly db: Database) {}
 
@@ -13,7 +13,33 @@ export class GapRepository {
     return inserted.map((r) => r.id);
   }
 
-  /** Gaps of one camera overlapping [from, to), in time order. */
+  /**
+   * Inserts a gap, or updates the row of the same id while that row is still open (a closed gap is
+   * final: a repeated or late "open" message never reopens it). Returns whether a row changed.
+   */
+  async upsert(row: NewRecordingGapRow): Promise<boolean> {
+    const changed = await this.db
+      .insert(recordingGaps)
+      .values(row)
+      .onConflictDoUpdate({
+        target: recordingGaps.id,
+        set: { span: row.span, cause: row.cause, detail: row.detail, updatedAt: new Date() },
+        setWhere: sql`upper_inf(${recordingGaps.span}) AND ${recordingGaps.venueId} = ${row.venueId}`,
+      })
+      .returning({ id: recordingGaps.id });
+    return changed.length > 0;
+  }
+
+  /** Deletes an open gap the venue withdrew (it closed within the threshold). */
+  async withdraw(id: string, venueId: string): Promise<boolean> {
+    const gone = await this.db
+      .delete(recordingGaps)
+      .where(and(eq(recordingGaps.id, id), eq(recordingGaps.venueId, venueId), sql`upper_inf(${recordingGaps.span})`))
+      .returning({ id: recordingGaps.id });
+    return gone.length > 0;
+  }
+
+  /** Gaps of one camera overlapping [from, to), in time order (open gaps overlap everything after their start). */
   overlapping(cameraId: string, from: Date, to: Date): Promise<RecordingGapRow[]> {
     const overlap = sql`${recordingGaps.span} && tstzrange(${from.toISOString()}::timestamptz, ${to.toISOString()}::timestamptz, '[)')`;
     return this.db

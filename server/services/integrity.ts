@@ -29,7 +29,8 @@ export function loadOrCreateCentreKey(dataDir: string): SigningKey {
   return signingKeyFromPem(readFileSync(file, 'utf8'));
 }
 
-export const centreManifestKey = (cameraId: string, periodStart: string): string => `${cameraId}/manifests/${periodStart.replace(/[:.]/g, '-')}.json`;
+export const centreManifestKey = (cameraId: string, periodStart: string, supplement = 0): string =>
+  `${cameraId}/manifests/${periodStart.replace(/[:.]/g, '-')}${supplement > 0 ? `.supplement-${supplement}` : ''}.json`;
 
 export class IntegrityService {
   /** Manifests verified since start (tests and health). */
@@ -79,10 +80,10 @@ export class IntegrityService {
     }
     await this.db
       .insert(footageManifests)
-      .values({ venueId, cameraId: m.cameraId, periodStart: new Date(m.periodStart), keyId: m.signer.keyId, chainHead: m.chainHead, segments: m.segments.length, manifest: JSON.stringify(m) })
+      .values({ venueId, cameraId: m.cameraId, periodStart: new Date(m.periodStart), part: m.supplement ?? 0, keyId: m.signer.keyId, chainHead: m.chainHead, segments: m.segments.length, manifest: JSON.stringify(m) })
       .onConflictDoNothing();
     this.verified++;
-    log.info({ segments: m.segments.length }, 'venue manifest verified');
+    log.info({ segments: m.segments.length, supplement: m.supplement }, m.supplement ? 'supplementary venue manifest verified (late segments)' : 'venue manifest verified');
     await this.signStored(m);
   }
 
@@ -96,29 +97,35 @@ export class IntegrityService {
       segments.push({ ...s, file: held ? path.posix.relative(dir, held) : null });
     }
     const signed = signManifest(
-      { venueId: m.venueId, cameraId: m.cameraId, periodStart: m.periodStart, periodSeconds: m.periodSeconds, segments, source: { keyId: m.signer.keyId, signature: m.signature } },
+      { venueId: m.venueId, cameraId: m.cameraId, periodStart: m.periodStart, periodSeconds: m.periodSeconds, supplement: m.supplement, segments, source: { keyId: m.signer.keyId, signature: m.signature } },
       this.key,
       'centre',
     );
-    await this.store.put(centreManifestKey(m.cameraId, m.periodStart), Buffer.from(`${JSON.stringify(signed, null, 1)}\n`));
+    await this.store.put(centreManifestKey(m.cameraId, m.periodStart, m.supplement), Buffer.from(`${JSON.stringify(signed, null, 1)}\n`));
     return signed;
   }
 
-  /** A segment was stored: re-sign the centre manifest of its period, if the venue's has arrived. */
+  /** A segment was stored: re-sign the centre manifests of its period (first and supplements) that have arrived. */
   async segmentStored(cameraId: string, start: Date): Promise<void> {
     const rows = await this.db
       .select()
       .from(footageManifests)
       .where(and(eq(footageManifests.cameraId, cameraId), lte(footageManifests.periodStart, start)))
-      .orderBy(asc(footageManifests.periodStart));
-    const row = rows.at(-1);
-    if (!row) return;
-    const m = JSON.parse(row.manifest) as FootageManifest;
-    if (start.getTime() >= Date.parse(m.periodStart) + m.periodSeconds * 1000) return;
-    await this.signStored(m);
+      .orderBy(asc(footageManifests.periodStart), asc(footageManifests.part));
+    const last = rows.at(-1);
+    if (!last) return;
+    for (const row of rows.filter((r) => r.periodStart.getTime() === last.periodStart.getTime())) {
+      const m = JSON.parse(row.manifest) as FootageManifest;
+      if (start.getTime() >= Date.parse(m.periodStart) + m.periodSeconds * 1000) return;
+      await this.signStored(m);
+    }
   }
 
   manifests(cameraId: string, after = new Date(0)) {
-    return this.db.select().from(footageManifests).where(and(eq(footageManifests.cameraId, cameraId), gt(footageManifests.periodStart, after))).orderBy(asc(footageManifests.periodStart));
+    return this.db
+      .select()
+      .from(footageManifests)
+      .where(and(eq(footageManifests.cameraId, cameraId), gt(footageManifests.periodStart, after)))
+      .orderBy(asc(footageManifests.periodStart), asc(footageManifests.part));
   }
 }

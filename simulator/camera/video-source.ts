@@ -22,6 +22,8 @@ export interface VideoSourceOptions {
   audio?: boolean;
   /** Video bitrate in kbit/s (default 400). */
   bitrateKbps?: number;
+  /** Seconds between keyframes (default 1): shorter lets a reconnecting recorder start sooner. */
+  keyframeSeconds?: number;
   /** Shifts the burned-in clock (barcode and text) against the machine clock, for drift tests. */
   clockOffsetMs?: number;
   /** Text drawn before the clock (ASCII only; others are dropped). */
@@ -49,13 +51,13 @@ export interface VideoSource {
   waitRunning(ms?: number): Promise<void>;
 }
 
-export function buildFfmpegArgs(o: Required<Pick<VideoSourceOptions, 'publishUrl' | 'width' | 'height' | 'fps' | 'codec' | 'audio' | 'bitrateKbps'>> & { label?: string }, epochStartSeconds: number): string[] {
+export function buildFfmpegArgs(o: Required<Pick<VideoSourceOptions, 'publishUrl' | 'width' | 'height' | 'fps' | 'codec' | 'audio' | 'bitrateKbps'>> & { label?: string; keyframeSeconds?: number }, epochStartSeconds: number): string[] {
   const size = { width: o.width, height: o.height };
   const filters = [...barcodeFilters(epochStartSeconds, size)];
   const text = clockTextFilter(epochStartSeconds, size, o.label);
   if (text) filters.push(text);
   filters.push('format=yuv420p');
-  const gop = String(Math.max(1, Math.round(o.fps)));
+  const gop = String(Math.max(1, Math.round(o.fps * (o.keyframeSeconds ?? 1))));
   const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}`];
   if (o.audio) args.push('-re', '-f', 'lavfi', '-i', 'sine=frequency=1000:beep_factor=2:sample_rate=8000:samples_per_frame=320');
   args.push('-map', '0:v');
@@ -75,6 +77,7 @@ export function buildFfmpegArgs(o: Required<Pick<VideoSourceOptions, 'publishUrl
 
 export function startVideoSource(options: VideoSourceOptions): VideoSource {
   const o = {
+    keyframeSeconds: options.keyframeSeconds,
     publishUrl: options.publishUrl,
     width: options.width ?? 640,
     height: options.height ?? 360,

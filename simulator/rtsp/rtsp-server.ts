@@ -37,6 +37,11 @@ export interface RtspServer {
   readerCount(path: string): number;
   /** Drops every reader of `path` (as a camera reboot would). */
   kickReaders(path: string): void;
+  /**
+   * Stops (true) or resumes (false) relaying the audio tracks of `path` to its readers while video
+   * keeps flowing, as when a camera's microphone is unplugged or its audio encoder dies.
+   */
+  muteAudio(path: string, muted: boolean): void;
   close(): Promise<void>;
 }
 
@@ -45,6 +50,7 @@ interface Track {
   control: string;
   /** Video codec whose keyframes we can recognise, so a new reader starts on one. */
   keyframeCodec: 'h264' | 'h265' | null;
+  audio: boolean;
   /** Control name the publisher used in its ANNOUNCE (ffmpeg: streamid=<index>). */
   publisherControl: string;
 }
@@ -169,7 +175,7 @@ function readerSdp(sdp: string, host: string): { sdp: string; tracks: Track[] } 
       out.push(line);
     }
     out.push(`a=control:${control}`);
-    tracks.push({ control, publisherControl, keyframeCodec });
+    tracks.push({ control, publisherControl, keyframeCodec, audio: section[0]!.startsWith('m=audio') });
   });
   return { sdp: out.join('\r\n') + '\r\n', tracks };
 }
@@ -429,12 +435,16 @@ export async function startRtspServer(options: RtspServerOptions = {}): Promise<
     }
   }
 
+  /** Paths whose audio is not relayed (muteAudio). */
+  const mutedAudio = new Set<string>();
+
   /** Relays one interleaved packet from a publisher to every playing reader of its track. */
   function relay(stream: Stream, channel: number, payload: Buffer): void {
     const mapping = stream.publisherChannels.get(channel);
     if (!mapping) return;
     const [track, isRtcp] = mapping;
     const codec = stream.tracks[track]?.keyframeCodec ?? null;
+    if (stream.tracks[track]?.audio && mutedAudio.has(stream.path)) return;
     let keyframe: boolean | null = null;
     for (const reader of stream.readers) {
       const base = reader.channels[track];
@@ -548,6 +558,10 @@ export async function startRtspServer(options: RtspServerOptions = {}): Promise<
     },
     isPublishing: (path) => streams.get(pathOf(path))?.recording ?? false,
     readerCount: (path) => streams.get(pathOf(path))?.readers.size ?? 0,
+    muteAudio(path, muted) {
+      if (muted) mutedAudio.add(pathOf(path));
+      else mutedAudio.delete(pathOf(path));
+    },
     kickReaders(path) {
       const stream = streams.get(pathOf(path));
       if (!stream) return;

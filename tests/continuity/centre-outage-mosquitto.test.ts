@@ -64,7 +64,7 @@ describe('centre down behind Mosquitto: the broker keeps the messages for it', (
     await venue.cameras[0]!.stop(); // a gap while the centre is away
     await new Promise((r) => setTimeout(r, 4000));
     await venue.cameras[0]!.start();
-    const gap = await waitFor('the gap row at the box', () => agent.gaps.log.list(cam).find((g) => Date.parse(g.end) > downAt), 20_000, 200);
+    const gap = await waitFor('the gap row at the box', () => agent.gaps.log.list(cam).find((g) => g.end !== null && Date.parse(g.end) > downAt), 20_000, 200);
     // Mosquitto took everything: nothing waits in the box's outbox.
     await waitFor('outbox empty (broker acknowledged)', () => agent.catalogue.outboxSize() === 0, 10_000, 100);
     const sentWhileDown = agent.catalogue.segments(cam).filter((s) => Date.parse(s.start) > downAt + 3000);
@@ -76,7 +76,7 @@ describe('centre down behind Mosquitto: the broker keeps the messages for it', (
       'every record sent while the centre was down',
       async () => {
         for (const seg of sentWhileDown) if ((await s.db.select().from(segments).where(eq(segments.id, seg.id))).length === 0) return false;
-        return (await s.services.gaps.reported(cam, new Date(gap.start), new Date(gap.end))).some((g) => g.id === gap.id);
+        return (await s.services.gaps.reported(cam, new Date(gap.start), new Date(gap.end!))).some((g) => g.id === gap.id);
       },
       20_000,
       250,

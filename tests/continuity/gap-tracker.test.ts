@@ -62,12 +62,50 @@ describe('gap tracker', () => {
       ['video', 'auth_failed', new Date(t0 + 7500).toISOString(), new Date(t0 + 30_000).toISOString()],
       ['audio', 'audio_lost', new Date(t0 + 32_000).toISOString(), new Date(t0 + 42_000).toISOString()],
     ]);
-    // Each gap is in the durable outbox as its own message for the centre.
+    // Each gap is in the durable outbox for the centre: the video gap was opened (no end) at the
+    // failure (the footage had stopped longer than the threshold) and closed under the same id.
     const out = c.pending().filter((m) => m.topic === topics.gaps(venueId));
-    expect(out).toHaveLength(2);
-    const ids = out.flatMap((m) => GapBatch.parse(JSON.parse(m.payload)).gaps.map((g) => g.id));
-    expect(ids.sort()).toEqual(gaps.map((g) => g.id).sort());
+    const sent = out.flatMap((m) => GapBatch.parse(JSON.parse(m.payload)).gaps);
+    expect(sent.map((g) => [g.id, g.kind, g.cause, g.end])).toEqual([
+      [gaps[0]!.id, 'video', 'camera_offline', null],
+      [gaps[0]!.id, 'video', 'auth_failed', gaps[0]!.end],
+      [gaps[1]!.id, 'audio', 'audio_lost', gaps[1]!.end],
+    ]);
   });
+
+  it('keeps a gap open while the camera is down, closes the same row, withdraws a hole within the threshold', async () => {
+    const c = catalogue('open');
+    const t = new GapTracker({ catalogue: c, venueId, thresholdSeconds: 2, logger: quietLogger(), heartbeatMs: 50 });
+    const now = Date.now();
+    t.start(now - 10_000);
+    record(c, t, seg(now - 1500)); // ends at now + 500
+    t.noteFailure(cam, { cause: 'camera_offline', detail: 'End of file' });
+    // Not yet longer than the threshold: no row; the heartbeat opens it once it is.
+    expect(t.log.list(cam)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 3000));
+    const open = t.log.list(cam);
+    expect(open.map((g) => [g.kind, g.cause, Date.parse(g.start), g.end])).toEqual([['video', 'camera_offline', now + 500, null]]);
+    // The footage comes back: the same row gets its exact end.
+    const back = seg(now + 4000);
+    record(c, t, back);
+    expect(t.log.list(cam).map((g) => [g.id, g.start, g.end])).toEqual([[open[0]!.id, open[0]!.start, back.start]]);
+    // A failure whose hole is no longer than the threshold once footage resumes is withdrawn.
+    record(c, t, seg(now + 6000)); // ends at now + 8000
+    t.noteFailure(cam, { cause: 'recorder_crashed', detail: 'ffmpeg ended' });
+    await new Promise((r) => setTimeout(r, Math.max(0, now + 10_300 - Date.now())));
+    expect(t.log.list(cam).filter((g) => g.end === null)).toHaveLength(1);
+    const early = seg(now + 9500); // 1.5 s after the last end
+    record(c, t, early);
+    t.stop();
+    expect(t.log.list(cam)).toHaveLength(1);
+    const sent = c.pending().filter((m) => m.topic === topics.gaps(venueId)).flatMap((m) => GapBatch.parse(JSON.parse(m.payload)).gaps);
+    expect(sent.map((g) => [g.cause, g.end === null, g.withdrawn ?? false])).toEqual([
+      ['camera_offline', true, false],
+      ['camera_offline', false, false],
+      ['recorder_crashed', true, false],
+      ['recorder_crashed', true, true],
+    ]);
+  }, 20_000);
 
   it('finds the time the agent was down at start-up, keeping the cause of a failure that came first', () => {
     const c = catalogue('down');
@@ -81,7 +119,7 @@ describe('gap tracker', () => {
     const t2 = new GapTracker({ catalogue: c, venueId, thresholdSeconds: 2, logger: quietLogger() });
     t2.start(restart);
     t2.stop();
-    expect(t2.log.list(cam).map((g) => [g.cause, Date.parse(g.start), Date.parse(g.end)])).toEqual([['agent_down', t0 + 2000, restart]]);
+    expect(t2.log.list(cam).map((g) => [g.cause, Date.parse(g.start), Date.parse(g.end!)])).toEqual([['agent_down', t0 + 2000, restart]]);
 
     // The camera was offline when the agent died: that part keeps camera_offline.
     const c2 = catalogue('down-offline');
@@ -95,7 +133,7 @@ describe('gap tracker', () => {
     const t4 = new GapTracker({ catalogue: c2, venueId, thresholdSeconds: 2, logger: quietLogger() });
     t4.start(alive + 30_000);
     t4.stop();
-    expect(t4.log.list(cam).map((g) => [g.cause, Date.parse(g.start), Date.parse(g.end)])).toEqual([
+    expect(t4.log.list(cam).map((g) => [g.cause, Date.parse(g.start), Date.parse(g.end!)])).toEqual([
       ['camera_offline', now - 18_000, alive],
       ['agent_down', alive, alive + 30_000],
     ]);

@@ -109,7 +109,23 @@ describe('recording gaps with causes (camera offline, flapping, watchdog)', () =
     await venue.cameras[0]!.stop();
     await sleep(3000); // the recorder catalogues the last segments of its run
     const offAt = Date.now();
-    await sleep(17_000);
+    // While the camera is down the gap is already a row, at the edge and at the centre: open (no
+    // end), cause camera_offline, and the session report shows it as ongoing.
+    const openRow = await waitFor('an open gap row at the edge', () => agent.gaps.log.list(cam1).find((g) => g.kind === 'video' && g.end === null), 10_000, 100);
+    expect(openRow.cause).toBe('camera_offline');
+    expect(ms(openRow.start)).toBe(agent.catalogue.segments(cam1).reduce((a, s) => Math.max(a, ms(s.end)), 0));
+    const atCentre = await waitFor('the open gap at the centre', async () => (await server.services.gaps.reported(cam1, new Date(0), new Date(Date.now() + 60_000))).find((g) => g.id === openRow.id), 10_000, 200);
+    expect(atCentre).toMatchObject({ cause: 'camera_offline', kind: 'video', span: { from: new Date(openRow.start), to: null } });
+    const ongoing = await waitFor('the report shows the gap ongoing', async () => {
+      const d = SessionDetail.parse(await (await fetch(`${server.url}/api/sessions/${sessionId}`, { headers: { cookie } })).json());
+      const cam = d.cameras.find((c) => c.cameraId === cam1)!;
+      const g = cam.gaps.find((x) => x.ongoing);
+      return g ? { g, cam } : null;
+    }, 10_000, 250);
+    expect(ongoing.g).toMatchObject({ from: openRow.start, kind: 'video', cause: 'camera_offline', ongoing: true });
+    // Recorded vs expected: the ongoing hole is missing from what was recorded.
+    expect(ongoing.cam.expectedSeconds - ongoing.cam.recordedSeconds).toBeGreaterThanOrEqual((ms(ongoing.g.to) - ms(ongoing.g.from)) / 1000 - 0.01);
+    await sleep(Math.max(0, offAt + 17_000 - Date.now()));
     await venue.cameras[0]!.start();
     const backAt = Date.now();
     // The first segment of a new recorder run (the old run ended when the camera went).
@@ -121,11 +137,14 @@ describe('recording gaps with causes (camera offline, flapping, watchdog)', () =
     expect(edgeGaps).toHaveLength(1);
     const gap = edgeGaps[0]!;
     expect(gap.cause).toBe('camera_offline');
+    // The open row was closed, not joined by a second one.
+    expect(gap.id).toBe(openRow.id);
+    expect(gap.start).toBe(openRow.start);
     // Exact bounds: from the last segment before to the first segment after.
     const lastBefore = agent.catalogue.segments(cam1).filter((s) => ms(s.end) <= ms(first.start)).reduce((a, s) => Math.max(a, ms(s.end)), 0);
     expect(ms(gap.start)).toBe(lastBefore);
     expect(gap.end).toBe(first.start);
-    expect(ms(gap.end) - ms(gap.start)).toBeGreaterThan(19_000);
+    expect(ms(gap.end!) - ms(gap.start)).toBeGreaterThan(19_000);
     expect(ms(gap.start)).toBeGreaterThanOrEqual(ms(before.end));
 
     // The centre stores it and the completeness report names the cause, with the same bounds.
@@ -147,19 +166,69 @@ describe('recording gaps with causes (camera offline, flapping, watchdog)', () =
     const reported = all.filter((g) => g.kind === 'video' && g.from !== detail.session.plannedStart);
     expect(reported).toHaveLength(1);
     expect(reported[0]).toMatchObject({ from: gap.start, to: gap.end, cause: 'camera_offline', kind: 'video' });
+    expect(reported[0]!.ongoing).toBeUndefined();
+    // At the centre: the same row, now closed at the exact end; no second row for this outage.
+    const rows = await waitFor('the gap closed at the centre', async () => {
+      const r = (await server.services.gaps.reported(cam1, new Date(offAt - 10_000), new Date(Date.now()))).filter((g) => g.kind === 'video');
+      return r.every((g) => g.span.to !== null) ? r : null;
+    }, 10_000, 200);
+    expect(rows.map((r) => r.id)).toEqual([openRow.id]);
+    expect(rows[0]!.span).toEqual({ from: new Date(gap.start), to: new Date(gap.end!) });
 
     // Playback marks it: a discontinuity between the segment before and the one after.
     await waitFor('footage on both sides uploaded', () => {
       const segs = agent.catalogue.segments(cam1);
       return segs.find((s) => s.end === gap.start)?.uploadedAt && segs.find((s) => s.start === gap.end)?.uploadedAt;
     }, 20_000);
-    const q = `from=${encodeURIComponent(new Date(ms(gap.start) - 5000).toISOString())}&to=${encodeURIComponent(new Date(ms(gap.end) + 2000).toISOString())}`;
+    const q = `from=${encodeURIComponent(new Date(ms(gap.start) - 5000).toISOString())}&to=${encodeURIComponent(new Date(ms(gap.end!) + 2000).toISOString())}`;
     const playlist = await (await fetch(`${server.url}/api/cameras/${cam1}/vod.m3u8?${q}`, { headers: { cookie } })).text();
     const lines = playlist.split('\n');
     const after = lines.indexOf(`#EXT-X-PROGRAM-DATE-TIME:${gap.end}`);
     expect(after).toBeGreaterThan(0);
     expect(lines[after - 1]).toBe('#EXT-X-DISCONTINUITY');
   }, 90_000);
+
+  it('audio lost mid-run while video continues: an audio gap row, open then closed, without a recorder restart', async () => {
+    const cam = venue.cameras[0]!;
+    const runBefore = agent.catalogue.segments(cam1).at(-1)!.runId;
+    expect(agent.catalogue.segments(cam1).at(-1)!.hasAudio).toBe(true);
+    const audioRowsBefore = agent.gaps.log.list(cam1).filter((g) => g.kind === 'audio').length;
+    const droppedAt = Date.now();
+    cam.dropAudio();
+    let restoredAt = 0;
+    try {
+      // The segments say it: video keeps coming, without audio packets.
+      const silent = await waitFor('a segment without audio', () => agent.catalogue.segments(cam1).find((s) => !s.hasAudio && ms(s.start) > droppedAt - 2000), 15_000, 100);
+      const open = await waitFor('an open audio gap at the edge', () => agent.gaps.log.list(cam1).find((g) => g.kind === 'audio' && g.end === null), 10_000, 100);
+      expect(open).toMatchObject({ cause: 'audio_lost', start: silent.start });
+      await waitFor('the open audio gap at the centre', async () => (await server.services.gaps.reported(cam1, new Date(0), new Date(Date.now() + 60_000))).some((g) => g.id === open.id && g.span.to === null), 10_000, 200);
+      await sleep(Math.max(0, droppedAt + 8000 - Date.now()));
+    } finally {
+      cam.restoreAudio();
+      restoredAt = Date.now();
+    }
+    const back = await waitFor('a segment with audio again', () => agent.catalogue.segments(cam1).find((s) => s.hasAudio && ms(s.start) > restoredAt - 1000), 15_000, 100);
+    const rows = agent.gaps.log.list(cam1).filter((g) => g.kind === 'audio');
+    expect(rows).toHaveLength(audioRowsBefore + 1);
+    const gap = rows.at(-1)!;
+    // Start: the first segment without audio; end: the first segment with audio again.
+    expect(gap.end).toBe(back.start);
+    expect(ms(gap.end!) - ms(gap.start)).toBeGreaterThan(5000);
+    // Video never stopped: same ffmpeg run, no video gap for it.
+    const during = agent.catalogue.segments(cam1).filter((s) => ms(s.start) >= ms(gap.start) && ms(s.start) < ms(gap.end!));
+    expect(during.length).toBeGreaterThan(3);
+    expect(new Set(during.map((s) => s.runId))).toEqual(new Set([runBefore]));
+    expect(back.runId).toBe(runBefore);
+    expect(during.every((s) => !s.hasAudio)).toBe(true);
+    expect(agent.gaps.log.list(cam1).filter((g) => g.kind === 'video' && ms(g.end ?? '9999') > droppedAt)).toEqual([]);
+    // The centre has the same row, closed; the session report lists it as an audio gap.
+    await waitFor('the audio gap closed at the centre', async () => {
+      const r = await server.services.gaps.reported(cam1, new Date(gap.start), new Date(gap.end!));
+      return r.some((g) => g.id === gap.id && g.span.to?.toISOString() === gap.end);
+    }, 10_000, 200);
+    const d = SessionDetail.parse(await (await fetch(`${server.url}/api/sessions/${sessionId}`, { headers: { cookie } })).json());
+    expect(d.cameras.find((c) => c.cameraId === cam1)!.gaps).toContainEqual({ from: gap.start, to: gap.end, kind: 'audio', cause: 'audio_lost' });
+  }, 60_000);
 
   it('a camera flapping: every gap a row, no ffmpeg leaked', async () => {
     const cam = venue.cameras[1]!;
@@ -185,7 +254,7 @@ describe('recording gaps with causes (camera offline, flapping, watchdog)', () =
     const rows = agent.gaps.log.list(cam2).filter((g) => g.kind === 'video');
     expect(derived.length).toBeGreaterThanOrEqual(flaps);
     // Every hole in the footage longer than the threshold is a row with exactly its bounds.
-    expect(rows.map((g) => [ms(g.start), ms(g.end)])).toEqual(derived.map((g) => [g.from, g.to]));
+    expect(rows.map((g) => [ms(g.start), ms(g.end!)])).toEqual(derived.map((g) => [g.from, g.to]));
     expect(new Set(rows.map((g) => g.cause))).toEqual(new Set(['camera_offline']));
     console.info(`flapping: ${flaps} power cycles in ~40 s, ${rows.length} gap rows, at most ${maxRecorders} recorder ffmpeg processes`);
     // The centre got every row (outbox → MQTT → recording_gaps), none twice.
