@@ -1,13 +1,20 @@
 import { readFileSync, readdirSync } from 'node:fs';
 
 /**
- * CPU time and resident memory of a set of processes and all their descendants, read from /proc
- * (Linux). CPU comes in clock ticks; the kernel's USER_HZ is 100 on every Linux we run on.
+ * CPU time and memory of a set of processes and all their descendants, read from /proc (Linux).
+ *
+ * CPU is the scheduler's own run time of every thread (/proc/<pid>/task/<tid>/schedstat, in ns,
+ * user + system): /proc/<pid>/stat counts 10 ms ticks, and one camera recorded for 30 s uses only
+ * ~30 of them, so a tick either way moved a ratio by 3 %. Run time is what the process used,
+ * whatever else the machine is doing (other load delays it, it does not add to it). A thread that
+ * ends inside the window takes its time with it; ffmpeg's and node's threads live for the run.
+ * Memory: RSS (what `ps` shows; shared libraries count once in every process) and PSS (each shared
+ * page split between the processes that map it: what N processes really take together).
  */
 const TICKS_PER_SECOND = 100;
 const PAGE_BYTES = 4096;
 
-interface ProcStat {
+export interface ProcStat {
   pid: number;
   name: string;
   ppid: number;
@@ -42,13 +49,50 @@ export function processTree(roots: number[]): ProcStat[] {
   return out;
 }
 
+/** Run time of all threads of a process, ns (falls back to 10 ms ticks where schedstat is missing). */
+function runTimeNs(p: ProcStat): number {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${p.pid}/task`)) ns += Number(readFileSync(`/proc/${p.pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return ns;
+  } catch {
+    return (p.cpuTicks / TICKS_PER_SECOND) * 1e9;
+  }
+}
+
+function pssBytes(pid: number): number | null {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Busy and total CPU time of the whole machine so far (jiffies, all cores), from /proc/stat. */
+function machineCpu(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - f[4]!, total };
+}
+
 export interface Usage {
+  /** Wall-clock seconds measured. */
+  seconds: number;
+  /** CPU seconds used (all processes of the tree) in the window. */
+  cpuSeconds: number;
   /** CPU seconds used per wall-clock second (1.0 = one core). */
   cores: number;
   /** Mean resident memory over the window, bytes. */
   rssBytes: number;
+  /** Mean proportional set size over the window, bytes (null where smaps_rollup is missing). */
+  pssBytes: number | null;
   /** CPU (cores) by process name, e.g. { node: 0.004, ffmpeg: 0.08 }. */
   byName: Record<string, number>;
+  /** Mean RSS by process name, bytes. */
+  rssByName: Record<string, number>;
+  /** The whole machine's busy share over the window (1.0 = every core busy): the load we ran under. */
+  machineBusy: number;
 }
 
 /**
@@ -57,23 +101,62 @@ export interface Usage {
  */
 export async function measure(roots: () => number[], seconds: number): Promise<Usage> {
   const names = new Map<number, string>();
-  const cpuAt = (): Map<number, number> => new Map(processTree(roots()).map((s) => (names.set(s.pid, s.name), [s.pid, s.cpuTicks])));
+  const cpuAt = (): Map<number, number> => new Map(processTree(roots()).map((s) => (names.set(s.pid, s.name), [s.pid, runTimeNs(s)])));
+  const m0 = machineCpu();
   const start = cpuAt();
   const t0 = process.hrtime.bigint();
   const rss: number[] = [];
+  const pss: number[] = [];
+  const rssByName: Record<string, number> = {};
   for (let i = 0; i < seconds; i++) {
     await new Promise((r) => setTimeout(r, 1000));
-    rss.push(processTree(roots()).reduce((sum, s) => sum + s.rssBytes, 0));
+    const tree = processTree(roots());
+    rss.push(tree.reduce((sum, s) => sum + s.rssBytes, 0));
+    for (const s of tree) rssByName[s.name] = (rssByName[s.name] ?? 0) + s.rssBytes / seconds;
+    // PSS walks page tables (a fraction of a ms per process): every 5 s is enough for a mean.
+    if (i % 5 === 0) {
+      const p = tree.map((s) => pssBytes(s.pid));
+      if (p.every((x) => x !== null)) pss.push(p.reduce((a, b) => a! + b!, 0)!);
+    }
   }
   const end = cpuAt();
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
-  let ticks = 0;
+  const m1 = machineCpu();
+  let ns = 0;
   const byName: Record<string, number> = {};
   for (const [pid, t] of end) {
     const used = t - (start.get(pid) ?? 0);
-    ticks += used;
+    ns += used;
     const name = names.get(pid) ?? '?';
-    byName[name] = (byName[name] ?? 0) + used / TICKS_PER_SECOND / elapsed;
+    byName[name] = (byName[name] ?? 0) + used / 1e9 / elapsed;
   }
-  return { cores: ticks / TICKS_PER_SECOND / elapsed, rssBytes: rss.reduce((a, b) => a + b, 0) / rss.length, byName };
+  return {
+    seconds: elapsed,
+    cpuSeconds: ns / 1e9,
+    cores: ns / 1e9 / elapsed,
+    rssBytes: rss.reduce((a, b) => a + b, 0) / rss.length,
+    pssBytes: pss.length ? pss.reduce((a, b) => a + b, 0) / pss.length : null,
+    byName,
+    rssByName,
+    machineBusy: (m1.busy - m0.busy) / Math.max(1, m1.total - m0.total),
+  };
+}
+
+/** Usage of several windows of the same setup, as if measured in one window (CPU and memory time-weighted). */
+export function combine(windows: Usage[]): Usage {
+  const seconds = windows.reduce((a, w) => a + w.seconds, 0);
+  const cpuSeconds = windows.reduce((a, w) => a + w.cpuSeconds, 0);
+  const weighted = (f: (w: Usage) => number) => windows.reduce((a, w) => a + f(w) * w.seconds, 0) / seconds;
+  const keys = (f: (w: Usage) => Record<string, number>) => [...new Set(windows.flatMap((w) => Object.keys(f(w))))];
+  const byKey = (f: (w: Usage) => Record<string, number>) => Object.fromEntries(keys(f).map((k) => [k, weighted((w) => f(w)[k] ?? 0)]));
+  return {
+    seconds,
+    cpuSeconds,
+    cores: cpuSeconds / seconds,
+    rssBytes: weighted((w) => w.rssBytes),
+    pssBytes: windows.every((w) => w.pssBytes !== null) ? weighted((w) => w.pssBytes!) : null,
+    byName: byKey((w) => w.byName),
+    rssByName: byKey((w) => w.rssByName),
+    machineBusy: weighted((w) => w.machineBusy),
+  };
 }

@@ -18,9 +18,15 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 30);
 type Bench = () => Promise<string>;
 const benches: Record<string, Bench> = {
   record: async () => {
-    const counts = (process.env.BENCH_CAMERAS ?? '1,4,8').split(',').map(Number);
+    const counts = (process.env.BENCH_CAMERAS ?? '1,4,8,16').split(',').map(Number);
     // Node settles (start-up garbage collections, JIT) for about 20 s: measure after that.
-    return recordReport(await benchRecord({ counts, seconds, warmupSeconds: Number(process.env.BENCH_WARMUP ?? 20) }), seconds);
+    const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+    const warmupSeconds = Number(process.env.BENCH_WARMUP ?? 20);
+    // BENCH_MODE: interleaved, concurrent, or both (the default; two methods that agree are worth more than one).
+    const modes = (process.env.BENCH_MODE ?? 'both') === 'both' ? (['interleaved', 'concurrent'] as const) : [process.env.BENCH_MODE as 'interleaved' | 'concurrent'];
+    const reports: string[] = [];
+    for (const mode of modes) reports.push(recordReport(await benchRecord({ counts, seconds, rounds, warmupSeconds, mode })));
+    return reports.join('\n\n');
   },
   upload: async () => uploadReport(await benchUpload({ seconds, cameras: 8 })),
   discovery: () => benchDiscovery(),

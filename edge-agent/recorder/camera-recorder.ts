@@ -6,6 +6,7 @@ import type { SegmentRecord } from '../../protocol/index.ts';
 import { PlaylistWatcher } from './playlist-watcher.ts';
 import { startRecording, type Codecs, type RecordingRun } from './ffmpeg.ts';
 import { classifyFailure, type RecorderFailure } from './failure-cause.ts';
+import { everyTick } from './shared-tick.ts';
 
 /**
  * Records one camera continuously: one ffmpeg run after another (each a new runId, so a restart is
@@ -46,7 +47,7 @@ export class CameraRecorder {
   private stopped = false;
   private failures = 0;
   private restartTimer: NodeJS.Timeout | null = null;
-  private stallTimer: NodeJS.Timeout | null = null;
+  private stallTimer: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private paused = false;
   /** Runs the watchdog restarted because no segment came. */
@@ -128,17 +129,19 @@ export class CameraRecorder {
     // A camera that stops sending leaves ffmpeg waiting forever: restart it when no segment comes.
     const stallMs = o.watchdogMs ?? Math.max(20_000, o.segmentSeconds * 8_000);
     let stalled = false;
-    this.stallTimer = setInterval(() => {
+    // On the recorders' shared timer: one wake-up for all cameras (shared-tick.ts).
+    this.stallTimer = everyTick(Math.min(1000, Math.max(100, stallMs / 4)), () => {
       if (!stalled && Date.now() - watcher.lastSegmentAt > stallMs) {
         stalled = true;
         this.watchdogRestarts++;
         log.warn({ stallMs }, 'watchdog: no new segment; restarting the recorder');
         void run.stop(2000);
       }
-    }, Math.min(1000, Math.max(100, stallMs / 4)));
+    });
 
     const exit = await run.exited;
-    if (this.stallTimer) clearInterval(this.stallTimer);
+    this.stallTimer?.();
+    this.stallTimer = null;
     await watcher.stop();
     this.run = null;
     this.watcher = null;

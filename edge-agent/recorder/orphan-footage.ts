@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { CameraId, type SegmentRecord } from '../../protocol/index.ts';
 import type { Catalogue } from '../catalogue/catalogue.ts';
 import { PLAYLIST_NAME } from './ffmpeg.ts';
-import { parsePlaylist, sha256File } from './playlist-watcher.ts';
+import { hashSegmentFile, parsePlaylist } from './playlist-watcher.ts';
 import { TsProbe } from './ts-probe.ts';
 
 /**
@@ -57,7 +57,7 @@ function dirs(path: string): string[] {
 
 async function probeFile(path: string, hash: boolean): Promise<{ sha256: string; probe: TsProbe }> {
   const probe = new TsProbe();
-  if (hash) return { sha256: await sha256File(path, probe.push), probe };
+  if (hash) return { sha256: hashSegmentFile(path, probe.push)?.sha256 ?? '', probe };
   probe.push(readFileSync(path));
   return { sha256: '', probe };
 }

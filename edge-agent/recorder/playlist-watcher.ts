@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { open, readFile, stat } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { SegmentRecord } from '../../protocol/index.ts';
+import { everyTick } from './shared-tick.ts';
 import { TsProbe } from './ts-probe.ts';
 
 /**
@@ -54,30 +55,48 @@ export function parsePlaylist(text: string): { entries: PlaylistEntry[]; ended: 
 }
 
 /**
- * Reusable read buffers for hashing. Each recorded second of 1080p is ~0.5 MB read back and
- * hashed; fresh buffers for it kept V8's garbage collector busier than the hashing itself, which
- * showed as the agent's largest cost per camera (docs/benchmarks.md).
+ * One reusable read buffer for hashing, grown to the largest segment seen. Each recorded second of
+ * 1080p is ~0.5 MB read back and hashed; fresh buffers for it kept V8's garbage collector busier
+ * than the hashing itself (docs/benchmarks.md).
  */
-const HASH_BUFFER_BYTES = 1 << 20;
-const idleBuffers: Buffer[] = [];
+let hashBuffer = Buffer.allocUnsafe(1 << 20);
 
-/** `inspect` sees the same bytes as they are hashed (audio probe), in order. */
-export async function sha256File(path: string, inspect?: (chunk: Buffer) => void): Promise<string> {
-  const hash = createHash('sha256');
-  const buffer = idleBuffers.pop() ?? Buffer.allocUnsafe(HASH_BUFFER_BYTES);
-  const file = await open(path, 'r');
+/**
+ * Size, mtime and SHA-256 of a finished segment; null when the file is gone (retention).
+ *
+ * Synchronous on purpose: the file was just written, so it is in the page cache and the calls are
+ * a few microseconds each, while each fs/promises call is a round trip through libuv's thread pool
+ * and back (two thread wake-ups) — with open, stat, reads and close per segment, that was most of
+ * what the agent spent per camera after the hashing itself. One fstat and one read for the file.
+ */
+export function hashSegmentFile(path: string, inspect?: (chunk: Buffer) => void): { bytes: number; mtimeMs: number; sha256: string } | null {
+  let fd: number;
   try {
-    for (;;) {
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-      inspect?.(buffer.subarray(0, bytesRead));
-    }
-  } finally {
-    await file.close();
-    if (idleBuffers.length < 16) idleBuffers.push(buffer);
+    fd = openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
   }
-  return hash.digest('hex');
+  try {
+    const { size, mtimeMs } = fstatSync(fd);
+    if (hashBuffer.length < size + 1) hashBuffer = Buffer.allocUnsafe(Math.max(size + 1, hashBuffer.length * 2));
+    const hash = createHash('sha256');
+    let bytes = 0;
+    // The file is complete (ffmpeg renames it into place) and the buffer larger: one read.
+    for (;;) {
+      const n = readSync(fd, hashBuffer, 0, hashBuffer.length, null);
+      if (n === 0) break;
+      hash.update(hashBuffer.subarray(0, n));
+      // The same bytes, seen as they are hashed (the audio probe): no second read.
+      inspect?.(hashBuffer.subarray(0, n));
+      bytes += n;
+      // A short read of a regular file is its end: no extra read to see 0.
+      if (n < hashBuffer.length) break;
+    }
+    return { bytes, mtimeMs, sha256: hash.digest('hex') };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface WatcherOptions {
@@ -104,7 +123,9 @@ interface Observed {
 }
 
 export class PlaylistWatcher {
-  private timer: NodeJS.Timeout | null = null;
+  private cancelTick: (() => void) | null = null;
+  /** The playlist as last read (inode, size, mtime): ffmpeg replaces it once per segment, polls come more often. */
+  private lastPlaylist = '';
   private running: Promise<void> | null = null;
   private again = false;
   private readonly seen = new Set<string>();
@@ -120,7 +141,7 @@ export class PlaylistWatcher {
 
   start(): void {
     // Latency costs nothing here (times come from the playlist and file mtimes), so poll gently.
-    this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 1000);
+    this.cancelTick = everyTick(this.opts.pollMs ?? 1000, () => void this.poll());
   }
 
   /** One pass; passes never overlap, and a request during a pass runs another right after. */
@@ -143,8 +164,8 @@ export class PlaylistWatcher {
 
   /** Stops polling after a final pass (call once ffmpeg has exited and closed the playlist). */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.cancelTick?.();
+    this.cancelTick = null;
     await this.running;
     this.final = true;
     await this.poll();
@@ -156,13 +177,20 @@ export class PlaylistWatcher {
   }
 
   private async scan(): Promise<void> {
+    // Synchronous reads: see hashSegmentFile.
+    const st = statSync(this.opts.playlist, { throwIfNoEntry: false });
+    if (!st) return; // no segment finished yet
+    const version = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    // Unchanged since the last pass: nothing new is listed (the final pass looks anyway).
+    if (version === this.lastPlaylist && !this.final) return;
     let text: string;
     try {
-      text = await readFile(this.opts.playlist, 'utf8');
+      text = readFileSync(this.opts.playlist, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // no segment finished yet
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
+    this.lastPlaylist = version;
     const dir = dirname(this.opts.playlist);
     for (const e of parsePlaylist(text).entries) {
       const path = join(dir, basename(e.uri));
@@ -171,17 +199,16 @@ export class PlaylistWatcher {
         this.seen.add(path);
         continue;
       }
-      let bytes: number;
-      let writtenAt: number;
-      try {
-        ({ size: bytes, mtimeMs: writtenAt } = await stat(path));
-      } catch {
-        continue; // listed but gone (deleted by retention): nothing to catalogue
-      }
-      if (bytes === 0) continue;
       // Audio per segment, from the bytes read for the hash: audio lost mid-run shows here.
       const probe = new TsProbe();
-      const sha256 = await sha256File(path, probe.push);
+      const file = hashSegmentFile(path, probe.push);
+      if (!file) continue; // listed but gone (deleted by retention): nothing to catalogue
+      if (file.bytes === 0) {
+        // Not expected with temp_file; look again when the playlist next changes.
+        this.lastPlaylist = '';
+        continue;
+      }
+      const { bytes, mtimeMs: writtenAt, sha256 } = file;
       this.seen.add(path);
       this.lastSegmentAt = Date.now();
       const observed = { entry: e, path, bytes, sha256, audio: probe.result() };

@@ -64,3 +64,34 @@ describe('playlist watcher clock correction', () => {
     await watcher.stop();
   });
 });
+
+describe('playlist watcher hashing', () => {
+  const scratch = scratchDir('watcher-hash');
+  afterEach(() => scratch.remove());
+
+  it('reports the size and SHA-256 of segments larger than its read buffer, and picks up entries added later', async () => {
+    const { createHash, randomBytes } = await import('node:crypto');
+    const dir = join(scratch.dir, 'run');
+    mkdirSync(dir, { recursive: true });
+    const got: (SegmentRecord & { path: string })[] = [];
+    const watcher = new PlaylistWatcher({
+      playlist: join(dir, 'index.m3u8'), cameraId: 'v.cam', runId: crypto.randomUUID(), hasAudio: () => true,
+      known: () => false, onSegment: (s) => got.push(s), onError: (err) => { throw err; }, anchorSamples: 1,
+    });
+    // 1 MiB is the first read buffer: these are larger, and each larger than the one before.
+    const bodies = [randomBytes(1.5 * 2 ** 20), randomBytes(3.2 * 2 ** 20)];
+    const start = Date.now() - 10_000;
+    const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2'];
+    for (const [i, body] of bodies.entries()) {
+      writeFileSync(join(dir, `seg_${i}.ts`), body);
+      lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(start + i * 2000).toISOString()}`, '#EXTINF:2.000000,', `seg_${i}.ts`);
+      writeFileSync(join(dir, 'index.m3u8'), `${lines.join('\n')}\n`);
+      await watcher.poll();
+      // A pass over an unchanged playlist finds nothing new.
+      await watcher.poll();
+    }
+    await watcher.stop();
+    expect(got.map((s) => s.bytes)).toEqual(bodies.map((b) => b.length));
+    expect(got.map((s) => s.sha256)).toEqual(bodies.map((b) => createHash('sha256').update(b).digest('hex')));
+  });
+});
