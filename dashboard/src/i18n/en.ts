@@ -312,6 +312,7 @@ const en: typeof zh = {
     agent_down: 'venue box down',
     audio_lost: 'audio lost',
     audio: 'no sound',
+    ongoing: 'still going on',
     unknown: 'cause not reported yet',
   },
   errors: {

@@ -253,6 +253,7 @@ export default {
     agent_down: '场地主机停机',
     audio_lost: '音频丢失',
     audio: '无声音',
+    ongoing: '仍在持续',
     unknown: '原因尚未上报',
   },
   devices: {
