@@ -1,16 +1,15 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Catalogue } from '../../edge-agent/catalogue/catalogue.ts';
 import { GapLog } from '../../edge-agent/continuity/gap-log.ts';
 import { randomToken, startServer, type RunningServer } from '../../server/app.ts';
 import { segments } from '../../server/db/schema.ts';
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
+import { agentProcesses, recordersUnder, sessionOnceVenueKnown } from '../support/agent-process.ts';
 import { quietLogger, scratchDir, uniqueVenue, waitFor } from '../edge-agent/agent-fixture.ts';
-import { createPgDatabase, csrf, login, serverConfig, silent } from '../server/support.ts';
+import { createPgDatabase, login, serverConfig, silent } from '../server/support.ts';
 
 /**
  * Issue 5, priority 4: kill -9 of the agent (edge-agent/main.ts as a child process) while it
@@ -18,16 +17,8 @@ import { createPgDatabase, csrf, login, serverConfig, silent } from '../server/s
  * before the kill reaches the centre with its hash), nothing duplicated (one stored file per id),
  * and the time the agent was down is a gap row with cause agent_down that reaches the centre.
  */
-const repo = join(import.meta.dirname, '..', '..');
 const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
-function recordersUnder(dir: string): number[] {
-  try {
-    return execFileSync('pgrep', ['-f', `ffmpeg .*${dir}`], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 describe('kill -9 of the agent mid-upload', () => {
   const venueId = uniqueVenue('kill');
@@ -39,20 +30,9 @@ describe('kill -9 of the agent mid-upload', () => {
   let server: RunningServer;
   let venue: VirtualVenue;
   let configFile: string;
-  const children: ChildProcess[] = [];
-  const startProgram = () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'edge-agent/main.ts'], { cwd: repo, env: { ...process.env, VW_CONFIG: configFile }, stdio: 'ignore' });
-    children.push(child);
-    return child;
-  };
-  const readCatalogue = <T>(f: (c: Catalogue) => T): T => {
-    const c = new Catalogue(join(dataDir, 'catalogue.db'));
-    try {
-      return f(c);
-    } finally {
-      c.close();
-    }
-  };
+  const agents = agentProcesses(dataDir, () => configFile);
+  const startProgram = agents.start;
+  const readCatalogue = agents.readCatalogue;
 
   beforeAll(async () => {
     pg = await createPgDatabase();
@@ -85,20 +65,11 @@ describe('kill -9 of the agent mid-upload', () => {
     );
     const cookie = await login(server.url, 'admin', 'demo-password-1');
     startProgram();
-    await waitFor('room at the centre', async () => {
-      const body = (await (await fetch(`${server.url}/api/venues`, { headers: { cookie } })).json()) as { venues: { id: string; rooms: unknown[] }[] };
-      return body.venues.find((v) => v.id === venueId)?.rooms.length;
-    }, 30_000);
-    const res = await fetch(`${server.url}/api/sessions`, {
-      method: 'POST',
-      headers: { cookie, ...csrf(cookie), 'content-type': 'application/json' },
-      body: JSON.stringify({ projectCode: 'KILL-1', projectName: 'Kill', kind: 'bid_opening', roomId: `${venueId}.open-1`, plannedStart: new Date(Date.now() - 60_000).toISOString(), plannedEnd: new Date(Date.now() + 3600_000).toISOString() }),
-    });
-    expect(res.status).toBe(201);
+    await sessionOnceVenueKnown(server.url, cookie, venueId, 'open-1', 'KILL-1');
   }, 120_000);
 
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    agents.killAll();
     for (const pid of recordersUnder(dataDir)) process.kill(pid, 'SIGKILL');
     await venue?.stop();
     await server?.stop();
@@ -108,7 +79,7 @@ describe('kill -9 of the agent mid-upload', () => {
   });
 
   it('loses nothing, duplicates nothing, and records the downtime as agent_down', async () => {
-    const first = children[0]!;
+    const first = agents.started[0]!;
     // Uploads lag behind recording under the cap: some stored, more waiting.
     await waitFor('uploads under way and behind', () => readCatalogue((c) => {
       const s = c.segments(cam);

@@ -1,12 +1,12 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Catalogue } from '../../edge-agent/catalogue/catalogue.ts';
 import { GapLog } from '../../edge-agent/continuity/gap-log.ts';
 import { recordHash } from '../../protocol/integrity.ts';
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
+import { agentProcesses, recordersUnder } from '../support/agent-process.ts';
 import { freePort } from '../support/ports.ts';
 import { quietLogger, scratchDir, uniqueVenue, waitFor } from '../edge-agent/agent-fixture.ts';
 import { MOSQUITTO_URL } from '../server/support.ts';
@@ -23,13 +23,6 @@ const repo = join(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
 const ms = (iso: string) => Date.parse(iso);
 
-function recordersUnder(dir: string): number[] {
-  try {
-    return execFileSync('pgrep', ['-f', `ffmpeg .*${dir}`], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 describe('footage of an orphaned recorder', () => {
   const venueId = uniqueVenue('orphan');
@@ -39,20 +32,9 @@ describe('footage of an orphaned recorder', () => {
   const cam = `${venueId}.cam-1`;
   let venue: VirtualVenue;
   let configFile: string;
-  const children: ChildProcess[] = [];
-  const startProgram = () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'edge-agent/main.ts'], { cwd: repo, env: { ...process.env, VW_CONFIG: configFile }, stdio: 'ignore' });
-    children.push(child);
-    return child;
-  };
-  const readCatalogue = <T>(f: (c: Catalogue) => T): T => {
-    const c = new Catalogue(join(dataDir, 'catalogue.db'));
-    try {
-      return f(c);
-    } finally {
-      c.close();
-    }
-  };
+  const agents = agentProcesses(dataDir, () => configFile);
+  const startProgram = agents.start;
+  const readCatalogue = agents.readCatalogue;
 
   beforeAll(async () => {
     venue = await startVirtualVenue({
@@ -80,7 +62,7 @@ describe('footage of an orphaned recorder', () => {
   }, 60_000);
 
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    agents.killAll();
     for (const pid of recordersUnder(dataDir)) process.kill(pid, 'SIGKILL');
     await venue?.stop();
     scratch.remove();

@@ -1,18 +1,18 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegPath } from '../../config/binaries.ts';
-import { Catalogue } from '../../edge-agent/catalogue/catalogue.ts';
 import { IngestUploadStatus, SEGMENT_META_HEADER, type SegmentRecord } from '../../protocol/index.ts';
 import { randomToken, startServer, type RunningServer } from '../../server/app.ts';
 import { segments } from '../../server/db/schema.ts';
+import { agentProcesses, sessionOnceVenueKnown } from '../support/agent-process.ts';
 import { freePort } from '../support/ports.ts';
 import { hasCommand, need } from '../support/prerequisites.ts';
 import { scratchDir, uniqueVenue, waitFor } from '../edge-agent/agent-fixture.ts';
-import { createPgDatabase, csrf, login, serverConfig, silent } from '../server/support.ts';
+import { createPgDatabase, login, serverConfig, silent } from '../server/support.ts';
 
 /**
  * Issue 5: uploads resume by byte range. A held segment of several MB (real MPEG-TS from ffmpeg)
@@ -22,7 +22,6 @@ import { createPgDatabase, csrf, login, serverConfig, silent } from '../server/s
  * the rest: the centre receives exactly total − offset more bytes, stores one file whose SHA-256
  * is the box's, and one row. PostgreSQL server, as the agent-kill test.
  */
-const repo = join(import.meta.dirname, '..', '..');
 const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 const CAP = 128 * 1024;
 
@@ -37,21 +36,10 @@ describe.runIf(need(hasCommand('ffmpeg') ? { ok: true } : { ok: false, reason: '
   let server: RunningServer;
   let configFile: string;
   let seg: SegmentRecord & { path: string };
-  const children: ChildProcess[] = [];
-  const startProgram = () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'edge-agent/main.ts'], { cwd: repo, env: { ...process.env, VW_CONFIG: configFile }, stdio: 'ignore' });
-    children.push(child);
-    return child;
-  };
+  const agents = agentProcesses(dataDir, () => configFile);
+  const startProgram = agents.start;
   const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
-  const readCatalogue = <T>(f: (c: Catalogue) => T): T => {
-    const c = new Catalogue(join(dataDir, 'catalogue.db'));
-    try {
-      return f(c);
-    } finally {
-      c.close();
-    }
-  };
+  const readCatalogue = agents.readCatalogue;
   /** What the centre says it holds, asked the way the box asks. */
   const centreOffset = async () => {
     const { path: _path, ...record } = seg;
@@ -107,20 +95,11 @@ describe.runIf(need(hasCommand('ffmpeg') ? { ok: true } : { ok: false, reason: '
     );
     const cookie = await login(server.url, 'admin', 'demo-password-1');
     startProgram();
-    await waitFor('room at the centre', async () => {
-      const body = (await (await fetch(`${server.url}/api/venues`, { headers: { cookie } })).json()) as { venues: { id: string; rooms: unknown[] }[] };
-      return body.venues.find((v) => v.id === venueId)?.rooms.length;
-    }, 30_000);
-    const res = await fetch(`${server.url}/api/sessions`, {
-      method: 'POST',
-      headers: { cookie, ...csrf(cookie), 'content-type': 'application/json' },
-      body: JSON.stringify({ projectCode: 'RESUME-1', projectName: 'Resume', kind: 'bid_opening', roomId: `${venueId}.open-1`, plannedStart: new Date(Date.now() - 60_000).toISOString(), plannedEnd: new Date(Date.now() + 3600_000).toISOString() }),
-    });
-    expect(res.status).toBe(201);
+    await sessionOnceVenueKnown(server.url, cookie, venueId, 'open-1', 'RESUME-1');
   }, 120_000);
 
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    agents.killAll();
     await server?.stop();
     await pg?.drop();
     scratch.remove();
@@ -129,7 +108,7 @@ describe.runIf(need(hasCommand('ffmpeg') ? { ok: true } : { ok: false, reason: '
 
   it('sends only the remainder after the restart; one stored file with the box’s hash', async () => {
     expect(seg.bytes).toBeGreaterThan(2_000_000);
-    const first = children[0]!;
+    const first = agents.started[0]!;
     // Well into the upload, at least one chunk (4 s of the cap) answered and the next under way.
     await waitFor('a third of the segment at the centre', async () => (await centreOffset()).offset > seg.bytes / 3, 90_000, 200);
     first.kill('SIGKILL');
