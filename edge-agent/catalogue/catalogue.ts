@@ -93,6 +93,8 @@ const toRecord = (r: SegmentRow): CataloguedSegment => ({
 
 export class Catalogue {
   readonly db: Database.Database;
+  /** The highest rowid handed out or signed; the next segment's rowid is above it. */
+  private rowidFloor: number;
 
   constructor(readonly file: string) {
     mkdirSync(dirname(file), { recursive: true });
@@ -116,16 +118,23 @@ export class Catalogue {
     // Issue 5: the hash chain link (older catalogues gain the column).
     const columns = this.db.prepare('PRAGMA table_info(segments)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'prev_hash')) this.db.exec('ALTER TABLE segments ADD COLUMN prev_hash TEXT');
+    // Rowids only grow. The manifest signer (integrity/) signs each camera's rows after the last
+    // rowid it signed; SQLite alone would hand the rowid of a removed newest row out again, and the
+    // segment given it would never be signed. So: above every rowid used here or already signed.
+    const signedCols = this.db.prepare('PRAGMA table_info(manifests)').all() as { name: string }[];
+    const signed = signedCols.some((c) => c.name === 'last_rowid') ? ((this.db.prepare('SELECT MAX(last_rowid) AS n FROM manifests').get() as { n: number | null }).n ?? 0) : 0;
+    this.rowidFloor = signed;
   }
 
   /** Adds a segment once; returns false when that file was already catalogued. */
   addSegment(s: SegmentRecord & { path: string }): boolean {
     const res = this.db
       .prepare(
-        `INSERT OR IGNORE INTO segments (id, camera_id, run_id, path, start_ms, end_ms, bytes, sha256, has_audio, prev_hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO segments (rowid, id, camera_id, run_id, path, start_ms, end_ms, bytes, sha256, has_audio, prev_hash)
+         VALUES (MAX(?, IFNULL((SELECT MAX(rowid) FROM segments), 0)) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(s.id, s.cameraId, s.runId, s.path, Date.parse(s.start), Date.parse(s.end), s.bytes, s.sha256, s.hasAudio ? 1 : 0, s.prevHash ?? null);
+      .run(this.rowidFloor, s.id, s.cameraId, s.runId, s.path, Date.parse(s.start), Date.parse(s.end), s.bytes, s.sha256, s.hasAudio ? 1 : 0, s.prevHash ?? null);
+    if (res.changes === 1) this.rowidFloor = Number(res.lastInsertRowid);
     return res.changes === 1;
   }
 

@@ -151,6 +151,36 @@ describe('late segments: supplementary manifests keep the chain verifiable', () 
     expect(broken.out).toMatch(/chain broken between manifests/);
   }, 60_000);
 
+  it('never reuses the rowid of a removed newest segment, also after a restart: the next segment is still signed', () => {
+    const dbFile = join(scratch.dir, 'rowid.db');
+    const signerOf = (c: Catalogue) => new ManifestSigner({ catalogue: c, key: signingKeyFromPem(newSigningKeyPem()), venueId, recordingsDir: join(scratch.dir, 'rowid-recordings'), periodSeconds: period / 1000, graceMs: 0, logger: quietLogger() });
+    const saved = catalogue;
+    try {
+      catalogue = new Catalogue(dbFile);
+      const t0 = p0 + 10 * period;
+      segment(runA, t0);
+      const newest = segment(runA, t0 + 1000);
+      expect(signerOf(catalogue).run(t0 + period + 1)).toBe(1);
+      // The newest row goes (as retention would remove it), then the box restarts.
+      catalogue.db.prepare('DELETE FROM segments WHERE id = ?').run(newest.id);
+      catalogue.close();
+      catalogue = new Catalogue(dbFile);
+      const next = segment(runA, t0 + period);
+      const rowidOf = (id: string) => (catalogue.db.prepare('SELECT rowid AS r FROM segments WHERE id = ?').get(id) as { r: number }).r;
+      expect(rowidOf(next.id)).toBe(3);
+      // Within one run too: remove the newest again, the next one still goes above it.
+      catalogue.db.prepare('DELETE FROM segments WHERE id = ?').run(next.id);
+      const after = segment(runA, t0 + period + 1000);
+      expect(rowidOf(after.id)).toBe(4);
+      const signer = signerOf(catalogue);
+      expect(signer.run(t0 + 2 * period + 1)).toBe(1);
+      expect(signer.list(cam).at(-1)!.segments).toBe(1);
+    } finally {
+      catalogue.close();
+      catalogue = saved;
+    }
+  });
+
   /** The box's manifest files, as they are in a copy of its recordings at `root`. */
   function manifestFiles(root: string): string[] {
     return (catalogue.db.prepare('SELECT file FROM manifests').all() as { file: string }[]).map((r) => r.file.replace(recordings, root));
