@@ -235,6 +235,7 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
     agentVersion: AGENT_VERSION,
     cameras: () => [...states.values()].map((s) => ({ info: s.info, found: s.found })),
     outboxDepth: () => catalogue.outboxSize(),
+    transfer: () => uploader,
     sensors: () => sensorHub?.health() ?? [],
     onClockDrift: (cameraId, offsetMs, drifting) => {
       const s = states.get(cameraId);

@@ -6,7 +6,7 @@ import type { FoundCamera } from '../discovery/discovery.ts';
 import type { MqttLink } from '../link/mqtt-link.ts';
 import { BoxHealthProbe } from './box-health.ts';
 import type { CameraHealthTracker } from './camera-health.ts';
-import { renderAgentMetrics, startMetricsServer } from './metrics-server.ts';
+import { renderAgentMetrics, startMetricsServer, type TransferCounters } from './metrics-server.ts';
 
 /**
  * Publishes the box's health report (retained) every health.intervalSeconds and soon after any
@@ -23,6 +23,8 @@ export interface HealthReporterOptions {
   cameras: () => Array<{ info: CameraInfo; found: FoundCamera | null }>;
   sensors?: () => SensorHealth[];
   outboxDepth: () => number;
+  /** Footage transfer counters for /metrics (the uploader). */
+  transfer?: () => TransferCounters;
   /** A camera's clock went over / came back under the threshold. */
   onClockDrift?: (cameraId: string, offsetMs: number, drifting: boolean) => void;
 }
@@ -53,7 +55,7 @@ export class HealthReporter {
         host: h.metrics.host,
         port: h.metrics.port,
         logger: this.o.logger,
-        render: () => renderAgentMetrics(this.o.config.venue.id, this.boxNow(), this.cameraHealth()),
+        render: () => renderAgentMetrics(this.o.config.venue.id, this.boxNow(), this.cameraHealth(), this.o.transfer?.()),
       });
     } catch (err) {
       // A taken port must not stop recording: say what to change and carry on without /metrics.

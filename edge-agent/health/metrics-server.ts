@@ -10,16 +10,26 @@ import type { BoxHealth, CameraHealth } from '../../protocol/index.ts';
 
 const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
-export function renderAgentMetrics(venueId: string, box: BoxHealth, cameras: CameraHealth[]): string {
+/** Counters of footage transfer to the centre since the agent started (upload/uploader.ts). */
+export interface TransferCounters {
+  uploaded: number;
+  attempts: number;
+  resumed: number;
+  resumedBytes: number;
+}
+
+export function renderAgentMetrics(venueId: string, box: BoxHealth, cameras: CameraHealth[], transfer?: TransferCounters): string {
   const lines: string[] = [];
-  const gauge = (name: string, help: string, rows: Array<[Record<string, string>, number | null]>): void => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+  const metric = (type: 'gauge' | 'counter') => (name: string, help: string, rows: Array<[Record<string, string>, number | null]>): void => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of rows) {
       if (value === null) continue;
       const l = Object.entries({ venue: venueId, ...labels }).map(([k, v]) => `${k}="${esc(v)}"`).join(',');
       lines.push(`${name}{${l}} ${value}`);
     }
   };
+  const gauge = metric('gauge');
+  const counter = metric('counter');
   gauge('vw_box_cpu_percent', 'CPU use of the venue box', [[{}, box.cpuPercent]]);
   gauge('vw_box_memory_used_bytes', 'Memory in use', [[{}, box.memoryUsedBytes]]);
   gauge('vw_box_disk_free_bytes', 'Free disk under the data folder', [[{}, box.diskFreeBytes]]);
@@ -35,6 +45,13 @@ export function renderAgentMetrics(venueId: string, box: BoxHealth, cameras: Cam
   gauge('vw_camera_last_segment_age_seconds', 'Age of the last recorded segment', cameras.map((c) => [cam(c), c.lastSegmentAgeSeconds]));
   gauge('vw_camera_reconnects_last_hour', 'Recorder restarts in the last hour', cameras.map((c) => [cam(c), c.reconnectsLastHour]));
   gauge('vw_camera_clock_offset_ms', 'Camera clock minus box clock', cameras.map((c) => [cam(c), c.clockOffsetMs]));
+  if (transfer) {
+    counter('vw_upload_segments_total', 'Segments the centre acknowledged with their SHA-256', [[{}, transfer.uploaded]]);
+    counter('vw_upload_attempts_total', 'Upload attempts, retries included', [[{}, transfer.attempts]]);
+    // A technician reading a flaky uplink: how often uploads resumed and how many bytes that spared.
+    counter('vw_upload_resumed_total', 'Uploads resumed from the offset the centre already held', [[{}, transfer.resumed]]);
+    counter('vw_upload_resumed_bytes_total', 'Bytes not sent again thanks to resuming', [[{}, transfer.resumedBytes]]);
+  }
   return `${lines.join('\n')}\n`;
 }
 

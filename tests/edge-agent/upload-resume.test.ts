@@ -105,6 +105,12 @@ describe('uploader resuming from the centre’s offset', () => {
     expect(traffic().refusedBytes - before.refusedBytes).toBeLessThanOrEqual(100_000);
     expect(agent.uploader.resumed).toBe(2);
     expect(agent.uploader.resumedBytes).toBe(40_000 + 150_000);
+    // The technician sees the same on the box's /metrics.
+    const metrics = await (await fetch(`http://127.0.0.1:${agent.health.metricsPort}/metrics`)).text();
+    expect(metrics).toContain('# TYPE vw_upload_resumed_total counter');
+    expect(metrics).toContain(`vw_upload_resumed_total{venue="${venueId}"} 2`);
+    expect(metrics).toContain(`vw_upload_resumed_bytes_total{venue="${venueId}"} ${40_000 + 150_000}`);
+    expect(metrics).toMatch(new RegExp(`vw_upload_segments_total\\{venue="${venueId}"\\} ${agent.uploader.uploaded}\n`));
     for (const s of [small, large]) {
       const rows = await server.db.select().from(segments).where(eq(segments.id, s.record.id));
       expect(rows).toHaveLength(1);
