@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../edge-agent/agent.ts';
 import { randomToken, startServer, type RunningServer } from '../../server/app.ts';
@@ -12,6 +10,7 @@ import { segments } from '../../server/db/schema.ts';
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
 import { agentConfig, freePort, quietLogger, scratchDir, uniqueVenue, waitFor } from '../edge-agent/agent-fixture.ts';
 import { createPgDatabase, csrf, login, serverConfig, silent } from '../server/support.ts';
+import { runVerify } from '../support/verify-cli.ts';
 
 /**
  * Issue 5, priority 4: the centre (HTTP, its embedded broker, everything) is down for 30 s while
@@ -19,8 +18,6 @@ import { createPgDatabase, csrf, login, serverConfig, silent } from '../server/s
  * segment is stored at the centre and verified, every message (segment batches, gaps, manifests)
  * arrived once, and a stored file the centre then loses is found by reconciliation and sent again.
  */
-const run = promisify(execFile);
-const repo = join(import.meta.dirname, '..', '..');
 const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -161,7 +158,8 @@ describe('centre unreachable while 4 cameras record a session', () => {
       return true;
     }, 20_000, 250);
     // And the centre's folder verifies offline.
-    const { stdout } = await run('npm', ['run', '--silent', 'verify', '--', join(serverScratch.dir, 'footage')], { cwd: repo });
+    const { code, out: stdout } = await runVerify(join(serverScratch.dir, 'footage'));
+    expect(code).toBe(0);
     expect(stdout).toMatch(/^OK:/m);
     console.info(`outage: ${pendingUploads} uploads and ${edgeGaps.length} gap rows waited; duplicates dropped by message id: ${s.link.counters.duplicates}`);
   }, 200_000);

@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../edge-agent/agent.ts';
 import { newSigningKeyPem, recordHash, signManifest, signingKeyFromPem } from '../../protocol/integrity.ts';
@@ -11,24 +9,13 @@ import { AppError } from '../../server/services/errors.ts';
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
 import { agentConfig, quietLogger, scratchDir, uniqueVenue, waitFor } from '../edge-agent/agent-fixture.ts';
 import { createPgDatabase, csrf, login, serverConfig, silent } from '../server/support.ts';
+import { runVerify } from '../support/verify-cli.ts';
 
 /**
  * Issue 5, priority 3: hash chain, signed period manifests (4 s periods here instead of an hour),
  * verification at the centre with the box's key pinned, the centre's own signed manifests, and
  * `npm run verify` over both folders finding one changed byte.
  */
-const run = promisify(execFile);
-const repo = join(import.meta.dirname, '..', '..');
-
-async function verify(path: string): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout } = await run('npm', ['run', '--silent', 'verify', '--', path], { cwd: repo });
-    return { code: 0, out: stdout };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: `${e.stdout}${e.stderr}` };
-  }
-}
 
 function flipByte(file: string, at: number): void {
   const buf = readFileSync(file);
@@ -121,7 +108,7 @@ describe('footage integrity: chain, signed manifests, verify', () => {
 
   it('npm run verify passes on the box’s folder and names the segment with one changed byte', async () => {
     const recordings = join(scratch.dir, 'edge', 'recordings');
-    const ok = await verify(recordings);
+    const ok = await runVerify(recordings);
     expect(ok.out).toMatch(/^OK: \d+ manifest/m);
     expect(ok.code).toBe(0);
 
@@ -132,7 +119,7 @@ describe('footage integrity: chain, signed manifests, verify', () => {
     const victim = second.segments[1]!;
     const manifestDir = join(copy, cam, 'manifests');
     flipByte(join(manifestDir, victim.file!), 5000);
-    const bad = await verify(copy);
+    const bad = await runVerify(copy);
     expect(bad.code).not.toBe(0);
     expect(bad.out).toContain(`first failing segment: ${victim.id}`);
 
@@ -141,7 +128,7 @@ describe('footage integrity: chain, signed manifests, verify', () => {
     cpSync(recordings, copy2, { recursive: true });
     const mfile = join(copy2, cam, 'manifests', readdirSync(join(copy2, cam, 'manifests')).sort()[0]!);
     writeFileSync(mfile, readFileSync(mfile, 'utf8').replace(/"bytes": (\d)/, (_m, d: string) => `"bytes": ${(Number(d) + 1) % 10}`));
-    const bad2 = await verify(copy2);
+    const bad2 = await runVerify(copy2);
     expect(bad2.code).not.toBe(0);
     expect(bad2.out).toMatch(/signature does not verify/);
   }, 60_000);
@@ -168,11 +155,11 @@ describe('footage integrity: chain, signed manifests, verify', () => {
     expect(centre.signer.publicKey).toBe(server.services.integrity.publicKey);
     expect(centre.source).toEqual({ keyId: firstAgentManifest.signer.keyId, signature: firstAgentManifest.signature });
     expect(centre.chainHead).toBe(firstAgentManifest.chainHead);
-    const ok = await verify(footage);
+    const ok = await runVerify(footage);
     expect(ok.out).toMatch(/^OK:/m);
     expect(ok.code).toBe(0);
     flipByte(join(footage, cam, 'manifests', centre.segments[0]!.file!), 300);
-    const bad = await verify(footage);
+    const bad = await runVerify(footage);
     expect(bad.code).not.toBe(0);
     expect(bad.out).toContain(`first failing segment: ${centre.segments[0]!.id}`);
   }, 60_000);

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Catalogue } from '../../edge-agent/catalogue/catalogue.ts';
 import { ManifestSigner } from '../../edge-agent/integrity/manifest-signer.ts';
@@ -12,6 +10,7 @@ import { FootageManifest } from '../../protocol/index.ts';
 import { randomToken, startServer, type RunningServer } from '../../server/app.ts';
 import { quietLogger, scratchDir, uniqueVenue } from '../edge-agent/agent-fixture.ts';
 import { createPgDatabase, serverConfig, silent } from '../server/support.ts';
+import { runVerify } from '../support/verify-cli.ts';
 
 /**
  * Issue 5: a segment catalogued after its period's manifest was signed. It goes into a
@@ -19,18 +18,6 @@ import { createPgDatabase, serverConfig, silent } from '../server/support.ts';
  * before it; `npm run verify` and the centre accept the sequence, and still find a changed byte in
  * the late segment or a missing supplement.
  */
-const run = promisify(execFile);
-const repo = join(import.meta.dirname, '..', '..');
-
-async function verify(path: string): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout } = await run('npm', ['run', '--silent', 'verify', '--', path], { cwd: repo });
-    return { code: 0, out: stdout };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: `${e.stdout}${e.stderr}` };
-  }
-}
 
 describe('late segments: supplementary manifests keep the chain verifiable', () => {
   const venueId = uniqueVenue('late');
@@ -111,7 +98,7 @@ describe('late segments: supplementary manifests keep the chain verifiable', () 
     for (let i = 1; i < manifests.length; i++) expect(manifests[i]!.segments[0]!.prevHash).toBe(manifests[i - 1]!.chainHead);
     expect(signer.run(p0 + 3 * period + 1)).toBe(1);
 
-    const ok = await verify(recordings);
+    const ok = await runVerify(recordings);
     expect(ok.out).toMatch(/^OK: 5 manifest\(s\), 10 segment file\(s\) verified$/m);
     expect(ok.code).toBe(0);
 
@@ -127,7 +114,7 @@ describe('late segments: supplementary manifests keep the chain verifiable', () 
       [new Date(p0 + period).toISOString(), 1],
       [new Date(p0 + 2 * period).toISOString(), 0],
     ]);
-    const centre = await verify(join(serverScratch.dir, 'footage'));
+    const centre = await runVerify(join(serverScratch.dir, 'footage'));
     expect(centre.out).toMatch(/^OK: 5 manifest\(s\)/m);
   }, 60_000);
 
@@ -138,7 +125,7 @@ describe('late segments: supplementary manifests keep the chain verifiable', () 
     const buf = readFileSync(victim);
     buf[100] = buf[100]! ^ 0x01;
     writeFileSync(victim, buf);
-    const bad = await verify(copy);
+    const bad = await runVerify(copy);
     expect(bad.code).toBe(1);
     expect(bad.out).toContain(`first failing segment: ${late.id}`);
 
@@ -146,7 +133,7 @@ describe('late segments: supplementary manifests keep the chain verifiable', () 
     cpSync(recordings, copy2, { recursive: true });
     const supplement = manifestFiles(copy2).find((f) => f.endsWith('.supplement-1.json') && f.includes(new Date(p0).toISOString().replace(/[:.]/g, '-')))!;
     rmSync(supplement);
-    const broken = await verify(copy2);
+    const broken = await runVerify(copy2);
     expect(broken.code).toBe(1);
     expect(broken.out).toMatch(/chain broken between manifests/);
   }, 60_000);

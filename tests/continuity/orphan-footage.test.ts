@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GapLog } from '../../edge-agent/continuity/gap-log.ts';
 import { recordHash } from '../../protocol/integrity.ts';
@@ -10,6 +8,7 @@ import { agentProcesses, recordersUnder } from '../support/agent-process.ts';
 import { freePort } from '../support/ports.ts';
 import { quietLogger, scratchDir, uniqueVenue, waitFor } from '../edge-agent/agent-fixture.ts';
 import { MOSQUITTO_URL } from '../server/support.ts';
+import { runVerify } from '../support/verify-cli.ts';
 
 /**
  * Issue 5: footage an orphaned recorder wrote is catalogued. The agent (edge-agent/main.ts, a child
@@ -19,8 +18,6 @@ import { MOSQUITTO_URL } from '../server/support.ts';
  * chained, dated), signs them (supplementary manifests where their period was already signed),
  * and `npm run verify` passes with no segment file left out.
  */
-const repo = join(import.meta.dirname, '..', '..');
-const run = promisify(execFile);
 const ms = (iso: string) => Date.parse(iso);
 
 
@@ -123,7 +120,8 @@ describe('footage of an orphaned recorder', () => {
     }), 30_000, 500);
     second.kill('SIGTERM');
     await new Promise<void>((r) => (second.exitCode !== null || second.signalCode !== null ? r() : second.once('exit', () => r())));
-    const { stdout } = await run('npm', ['run', '--silent', 'verify', '--', recordings], { cwd: repo });
+    const { code, out: stdout } = await runVerify(recordings);
+    expect(code).toBe(0);
     expect(stdout).toMatch(/^OK: \d+ manifest/m);
     const manifested = Number(/(\d+) segment file\(s\) verified/.exec(stdout)![1]);
     expect(manifested).toBeGreaterThanOrEqual(before.length + added.length);
