@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { CameraId, type SegmentRecord } from '../../protocol/index.ts';
 import type { Catalogue } from '../catalogue/catalogue.ts';
 import { PLAYLIST_NAME } from './ffmpeg.ts';
 import { hashSegmentFile, parsePlaylist } from './playlist-watcher.ts';
-import { TsProbe } from './ts-probe.ts';
+import { ptsDeltaMs, TsProbe } from './ts-probe.ts';
 
 /**
  * Footage on disk that the catalogue does not know: what a recorder left running by a killed agent
@@ -24,7 +24,6 @@ import { TsProbe } from './ts-probe.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SEGMENT = /^seg_(\d+)\.ts$/;
-const PTS_WRAP = 2 ** 33;
 
 type Found = SegmentRecord & { path: string };
 
@@ -38,13 +37,6 @@ interface Probed {
   probe: TsProbe;
 }
 
-/** ms from PTS a to PTS b (negative when b is earlier), across the 33-bit wrap. */
-function ptsDeltaMs(a: number, b: number): number {
-  let d = (b - a + PTS_WRAP) % PTS_WRAP;
-  if (d > PTS_WRAP / 2) d -= PTS_WRAP;
-  return d / 90;
-}
-
 function dirs(path: string): string[] {
   try {
     return readdirSync(path, { withFileTypes: true })
@@ -55,11 +47,11 @@ function dirs(path: string): string[] {
   }
 }
 
-async function probeFile(path: string, hash: boolean): Promise<{ sha256: string; probe: TsProbe }> {
+/** What the TS packets of a file say (video PTS, audio), without hashing it. */
+function probeOnly(path: string): TsProbe {
   const probe = new TsProbe();
-  if (hash) return { sha256: hashSegmentFile(path, probe.push)?.sha256 ?? '', probe };
   probe.push(readFileSync(path));
-  return { sha256: '', probe };
+  return probe;
 }
 
 /** Uncatalogued segments of one run folder, dated; [] when the catalogue knows them all. */
@@ -76,10 +68,11 @@ async function runOrphans(catalogue: Catalogue, cameraId: string, runId: string,
   for (const name of names) {
     const path = join(dir, name);
     if (catalogue.hasSegmentPath(path)) continue;
-    const st = statSync(path);
-    if (st.size === 0) continue;
-    const { sha256, probe } = await probeFile(path, true);
-    unknown.push({ name, num: Number(SEGMENT.exec(name)![1]), path, bytes: st.size, mtimeMs: st.mtimeMs, sha256, probe });
+    // Hashed and probed in one read, as the watcher does.
+    const probe = new TsProbe();
+    const file = hashSegmentFile(path, probe.push);
+    if (!file || file.bytes === 0) continue;
+    unknown.push({ name, num: Number(SEGMENT.exec(name)![1]), path, bytes: file.bytes, mtimeMs: file.mtimeMs, sha256: file.sha256, probe });
   }
   const dated = unknown.filter((u) => u.probe.firstVideoPts !== null);
   for (const u of unknown.filter((x) => x.probe.firstVideoPts === null)) logger.warn({ cameraId, runId, file: u.path }, 'orphaned footage without a readable video timestamp: left uncatalogued; check the file');
@@ -99,7 +92,7 @@ async function runOrphans(catalogue: Catalogue, cameraId: string, runId: string,
     const row = startOf.get(join(dir, name)) as { startMs: number } | undefined;
     if (!row) continue;
     try {
-      const { probe } = await probeFile(join(dir, name), false);
+      const probe = probeOnly(join(dir, name));
       if (probe.firstVideoPts !== null) {
         anchor = { ms: row.startMs, pts: probe.firstVideoPts };
         break;

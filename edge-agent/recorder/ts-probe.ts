@@ -20,6 +20,13 @@ const AUDIO_STREAM_TYPES = new Set([0x03, 0x04, 0x0f, 0x11, 0x81, 0x87]);
 const PTS_WRAP = 2 ** 33;
 const STALE_TICKS = 90_000; // 1 s at 90 kHz
 
+/** ms from PTS a to PTS b (negative when b is earlier), across the 33-bit wrap. */
+export function ptsDeltaMs(a: number, b: number): number {
+  let d = (b - a + PTS_WRAP) % PTS_WRAP;
+  if (d > PTS_WRAP / 2) d -= PTS_WRAP;
+  return d / 90;
+}
+
 export class TsProbe {
   private carry: Buffer | null = null;
   private pmtPid = -1;
