@@ -21,7 +21,9 @@ const benches: Record<string, Bench> = {
     const counts = (process.env.BENCH_CAMERAS ?? '1,4,8,16').split(',').map(Number);
     // Node settles (start-up garbage collections, JIT) for about 20 s: measure after that.
     const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
-    const warmupSeconds = Number(process.env.BENCH_WARMUP ?? 20);
+    // 45 s: past the runtime's start-up work (JIT, and V8's memory reducer, which runs three full
+    // collections 25–65 s after start): the box records for days, the steady state is what counts.
+    const warmupSeconds = Number(process.env.BENCH_WARMUP ?? 45);
     // BENCH_MODE: interleaved, concurrent, or both (the default; two methods that agree are worth more than one).
     const modes = (process.env.BENCH_MODE ?? 'both') === 'both' ? (['interleaved', 'concurrent'] as const) : [process.env.BENCH_MODE as 'interleaved' | 'concurrent'];
     const reports: string[] = [];

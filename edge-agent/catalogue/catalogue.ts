@@ -95,6 +95,12 @@ export class Catalogue {
   readonly db: Database.Database;
   /** The highest rowid handed out or signed; the next segment's rowid is above it. */
   private rowidFloor: number;
+  /**
+   * Rows added since the catalogue was opened: the outbox batcher compares them with what it saw
+   * last, so a tick with nothing new runs no query at all.
+   */
+  readonly added = { segments: 0, outbox: 0 };
+  private announceTx: ((max: number, build: (segments: SegmentRecord[]) => { id: string; topic: string; payload: string }) => number) | null = null;
 
   constructor(readonly file: string) {
     mkdirSync(dirname(file), { recursive: true });
@@ -134,7 +140,10 @@ export class Catalogue {
          VALUES (MAX(?, IFNULL((SELECT MAX(rowid) FROM segments), 0)) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(this.rowidFloor, s.id, s.cameraId, s.runId, s.path, Date.parse(s.start), Date.parse(s.end), s.bytes, s.sha256, s.hasAudio ? 1 : 0, s.prevHash ?? null);
-    if (res.changes === 1) this.rowidFloor = Number(res.lastInsertRowid);
+    if (res.changes === 1) {
+      this.rowidFloor = Number(res.lastInsertRowid);
+      this.added.segments++;
+    }
     return res.changes === 1;
   }
 
@@ -198,9 +207,10 @@ export class Catalogue {
   // ---- outbox ---------------------------------------------------------------------------------
 
   enqueue(msg: { id: string; topic: string; payload: string; retain?: boolean }): void {
-    this.db
+    const res = this.db
       .prepare('INSERT OR IGNORE INTO outbox (id, topic, payload, retain, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(msg.id, msg.topic, msg.payload, msg.retain ? 1 : 0, new Date().toISOString());
+    if (res.changes === 1) this.added.outbox++;
   }
 
   /**
@@ -210,7 +220,8 @@ export class Catalogue {
   announceSegments(max: number, build: (segments: SegmentRecord[]) => { id: string; topic: string; payload: string }): number {
     // Most ticks find nothing to announce: look before opening a transaction.
     if (this.db.prepare('SELECT 1 FROM segments WHERE announced = 0 LIMIT 1').get() === undefined) return 0;
-    return this.db.transaction(() => {
+    // One transaction function for the catalogue's life (db.transaction builds a new wrapper).
+    this.announceTx ??= this.db.transaction((max: number, build: (segments: SegmentRecord[]) => { id: string; topic: string; payload: string }) => {
       const rows = this.db.prepare('SELECT * FROM segments WHERE announced = 0 ORDER BY start_ms LIMIT ?').all(max) as SegmentRow[];
       if (rows.length === 0) return 0;
       const records: SegmentRecord[] = rows.map((r) => {
@@ -221,7 +232,8 @@ export class Catalogue {
       const mark = this.db.prepare('UPDATE segments SET announced = 1 WHERE id = ?');
       for (const r of rows) mark.run(r.id);
       return rows.length;
-    })();
+    });
+    return this.announceTx(max, build);
   }
 
   pending(limit = 100): OutboxMessage[] {

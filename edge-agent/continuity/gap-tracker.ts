@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { GapCause, GapRecord, SegmentRecord } from '../../protocol/index.ts';
 import type { Catalogue } from '../catalogue/catalogue.ts';
 import type { RecorderFailure } from '../recorder/failure-cause.ts';
+import { everyTick } from '../schedule/shared-tick.ts';
 import { GapLog, type OpenGap } from './gap-log.ts';
 
 /**
@@ -47,7 +48,7 @@ export class GapTracker {
   readonly log: GapLog;
   private readonly cameras = new Map<string, CameraState>();
   private readonly thresholdMs: number;
-  private heartbeat: NodeJS.Timeout | null = null;
+  private heartbeat: (() => void) | null = null;
 
   constructor(private readonly opts: GapTrackerOptions) {
     this.log = new GapLog(opts.catalogue, opts.venueId);
@@ -126,14 +127,23 @@ export class GapTracker {
       if (!seen.has(g.cameraId)) this.finish(g, Number.isFinite(alive) ? Math.max(alive, g.startMs) : startedAtMs, g.cause, g.detail);
     }
     this.persist();
-    this.beat();
-    this.heartbeat = setInterval(() => this.beat(), this.opts.heartbeatMs ?? 1000);
+    this.beat(true);
+    this.heartbeat = everyTick(this.opts.heartbeatMs ?? 1000, () => this.beat());
   }
 
-  private beat(): void {
+  /**
+   * Opens rows of gaps that grew past the threshold, and notes the time the agent was alive. That
+   * time dates only the end of a failure the agent was already in when it went (start() uses it
+   * with a saved pending cause or an open row, nothing else), so it is written only while some
+   * camera is failing: a box whose cameras all record writes nothing a second (each write is a
+   * SQLite commit, with its locks and WAL pages).
+   */
+  private beat(always = false): void {
     const now = Date.now();
     try {
-      this.opts.catalogue.setState(ALIVE_KEY, String(now));
+      let failing = false;
+      for (const st of this.cameras.values()) if (st.pending || st.openVideo || st.openAudio) failing = true;
+      if (failing || always) this.opts.catalogue.setState(ALIVE_KEY, String(now));
       for (const [cameraId, st] of this.cameras) this.openIfLong(cameraId, st, now);
     } catch {
       // Catalogue closed during shutdown.
@@ -183,6 +193,8 @@ export class GapTracker {
     st.pending = { cause: failure.cause, detail: failure.detail };
     this.persist();
     try {
+      // The heartbeat has not been writing while every camera recorded: date the agent now.
+      this.opts.catalogue.setState(ALIVE_KEY, String(Date.now()));
       this.openIfLong(cameraId, st, Date.now());
     } catch {
       // Catalogue closed during shutdown.
@@ -227,8 +239,8 @@ export class GapTracker {
   }
 
   stop(): void {
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat?.();
     this.heartbeat = null;
-    this.beat();
+    this.beat(true);
   }
 }

@@ -7,6 +7,7 @@ import type { MqttLink } from '../link/mqtt-link.ts';
 import { BoxHealthProbe } from './box-health.ts';
 import type { CameraHealthTracker } from './camera-health.ts';
 import { renderAgentMetrics, startMetricsServer, type TransferCounters } from './metrics-server.ts';
+import { everyTick } from '../schedule/shared-tick.ts';
 
 /**
  * Publishes the box's health report (retained) every health.intervalSeconds and soon after any
@@ -30,9 +31,11 @@ export interface HealthReporterOptions {
 }
 
 export class HealthReporter {
-  private timer: NodeJS.Timeout | null = null;
+  /** Stops its periodic run (on the box's shared timer, schedule/shared-tick.ts). */
+  private timer: (() => void) | null = null;
   private soon: NodeJS.Timeout | null = null;
-  private clockTimer: NodeJS.Timeout | null = null;
+  /** Stops its periodic run (on the box's shared timer, schedule/shared-tick.ts). */
+  private clockTimer: (() => void) | null = null;
   private metrics: { port: number; close(): Promise<void> } | null = null;
   private readonly box: BoxHealthProbe;
   private readonly clockCheckedAt = new Map<string, number>();
@@ -61,8 +64,8 @@ export class HealthReporter {
       // A taken port must not stop recording: say what to change and carry on without /metrics.
       this.o.logger.error({ err: (err as Error).message, port: h.metrics.port }, 'cannot serve /metrics: set edgeAgent.health.metrics.port to a free port');
     }
-    this.timer = setInterval(() => this.publish(), h.intervalSeconds * 1000);
-    this.clockTimer = setInterval(() => void this.checkClocks(), 5000);
+    this.timer = everyTick(h.intervalSeconds * 1000, () => this.publish());
+    this.clockTimer = everyTick(5000, () => void this.checkClocks());
   }
 
   cameraHealth(): CameraHealth[] {
@@ -132,8 +135,8 @@ export class HealthReporter {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.clockTimer) clearInterval(this.clockTimer);
+    this.timer?.();
+    this.clockTimer?.();
     if (this.soon) clearTimeout(this.soon);
     await this.metrics?.close();
   }

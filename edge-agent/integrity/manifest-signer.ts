@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { recordHash, signManifest, type SigningKey } from '../../protocol/integrity.ts';
 import { encodeMessage, topics, type FootageManifest, type ManifestSegment } from '../../protocol/index.ts';
 import type { Catalogue, SegmentRow } from '../catalogue/catalogue.ts';
+import { everyTick } from '../schedule/shared-tick.ts';
 
 /**
  * Signs a manifest of every camera's footage per period (an hour by default) once the period is
@@ -48,7 +49,8 @@ export const manifestFileName = (periodStartMs: number, part = 0): string =>
   `${new Date(periodStartMs).toISOString().replace(/[:.]/g, '-')}${part > 0 ? `.supplement-${part}` : ''}.json`;
 
 export class ManifestSigner {
-  private timer: NodeJS.Timeout | null = null;
+  /** Stops its periodic run (on the box's shared timer, schedule/shared-tick.ts). */
+  private timer: (() => void) | null = null;
   signed = 0;
 
   constructor(private readonly opts: ManifestSignerOptions) {
@@ -77,7 +79,7 @@ export class ManifestSigner {
 
   start(): void {
     const every = Math.min(30_000, Math.max(500, (this.opts.periodSeconds * 1000) / 4));
-    this.timer = setInterval(() => this.run(), every);
+    this.timer = everyTick(every, () => this.run());
   }
 
   /** Signs every finished period not yet signed; returns how many manifests it wrote. */
@@ -161,7 +163,7 @@ export class ManifestSigner {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.();
     this.timer = null;
   }
 }

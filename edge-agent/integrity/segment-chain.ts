@@ -11,7 +11,17 @@ import type { Catalogue } from '../catalogue/catalogue.ts';
 const headKey = (cameraId: string) => `chain:${cameraId}`;
 
 export class SegmentChain {
-  constructor(private readonly catalogue: Catalogue) {}
+  /** Built once: db.transaction() makes a new wrapper function each call. */
+  private readonly appendTx: (seg: SegmentRecord & { path: string }) => { added: boolean; record: SegmentRecord & { path: string; prevHash: string } };
+
+  constructor(private readonly catalogue: Catalogue) {
+    this.appendTx = catalogue.db.transaction((seg: SegmentRecord & { path: string }) => {
+      const record = { ...seg, prevHash: this.head(seg.cameraId) };
+      const added = this.catalogue.addSegment(record);
+      if (added) this.catalogue.setState(headKey(seg.cameraId), recordHash(record));
+      return { added, record };
+    });
+  }
 
   head(cameraId: string): string {
     return this.catalogue.getState(headKey(cameraId)) ?? GENESIS_HASH;
@@ -19,11 +29,6 @@ export class SegmentChain {
 
   /** Links and catalogues a segment; false when that file was already catalogued. */
   append<T extends SegmentRecord & { path: string }>(seg: T): { added: boolean; record: T & { prevHash: string } } {
-    return this.catalogue.db.transaction(() => {
-      const record = { ...seg, prevHash: this.head(seg.cameraId) };
-      const added = this.catalogue.addSegment(record);
-      if (added) this.catalogue.setState(headKey(seg.cameraId), recordHash(record));
-      return { added, record };
-    })();
+    return this.appendTx(seg) as { added: boolean; record: T & { prevHash: string } };
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { EdgeAgentConfig } from '../../config/schema.ts';
 import { decodeMessage, encodeMessage, topics, type BoxCommand, type CommandReply, type UploadWindow, type VenueInventory } from '../../protocol/index.ts';
 import type { Catalogue } from '../catalogue/catalogue.ts';
+import { everyTick } from '../schedule/shared-tick.ts';
 
 /**
  * The venue box's MQTT link to the centre. State (status, inventory) is published retained on
@@ -40,8 +41,13 @@ export interface MqttLinkOptions {
 export class MqttLink {
   private client: MqttClient | null = null;
   private readonly inflight = new Set<string>();
-  private batchTimer: NodeJS.Timeout | null = null;
+  private batchTimer: (() => void) | null = null;
   private flushing = false;
+  /** The catalogue's row counts at the last batch and flush; -1: look at once. */
+  private seenSegments = -1;
+  private seenOutbox = -1;
+  /** The last flush may have left messages behind (a failed publish, or more than it sends at once). */
+  private flushAgain = true;
   private reconnectMs = MIN_RECONNECT_MS;
   private readonly venueId: string;
   private readonly log: Logger;
@@ -112,7 +118,10 @@ export class MqttLink {
         : '';
       this.log.error({ err: err.message }, `MQTT error${hint}`);
     });
-    this.batchTimer = setInterval(() => this.batch(), this.opts.batchIntervalMs ?? 1000);
+    // On the box's shared timer: the batcher adds no wake-up of its own (schedule/shared-tick.ts).
+    // setImmediate: after the rest of this tick's work (the playlist polls catalogue new segments
+    // and gap rows then), in the same wake-up, so what they wrote leaves now, not a tick later.
+    this.batchTimer = everyTick(this.opts.batchIntervalMs ?? 1000, () => setImmediate(() => this.tick()));
   }
 
   /** Publishes the retained health report (state, not an event: the newest replaces the last). */
@@ -140,9 +149,18 @@ export class MqttLink {
     });
   }
 
+  /** Each batch interval: nothing new in the catalogue and nothing left over means no query at all. */
+  private tick(): void {
+    if (!this.batchTimer) return; // stopped meanwhile
+    const { added } = this.opts.catalogue;
+    if (added.segments === this.seenSegments && added.outbox === this.seenOutbox && !this.flushAgain) return;
+    this.batch();
+  }
+
   /** Moves new catalogue segments into outbox messages, then sends what the outbox holds. */
   batch(): void {
     const { catalogue } = this.opts;
+    const segmentsBefore = catalogue.added.segments;
     try {
       while (
         catalogue.announceSegments(BATCH_MAX, (segments) => {
@@ -150,6 +168,7 @@ export class MqttLink {
           return { id: msg.id, topic: topics.segments(this.venueId), payload: JSON.stringify(msg) };
         }) === BATCH_MAX
       );
+      this.seenSegments = segmentsBefore;
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'cannot build segment batch');
     }
@@ -162,8 +181,17 @@ export class MqttLink {
     this.flushing = true;
     try {
       const room = MAX_INFLIGHT - this.inflight.size;
-      if (room <= 0) return;
-      for (const m of this.opts.catalogue.pending(MAX_INFLIGHT + this.inflight.size)) {
+      if (room <= 0) {
+        this.flushAgain = true;
+        return;
+      }
+      const outboxBefore = this.opts.catalogue.added.outbox;
+      const limit = MAX_INFLIGHT + this.inflight.size;
+      const pending = this.opts.catalogue.pending(limit);
+      this.seenOutbox = outboxBefore;
+      // A full page may have more behind it: look again next tick.
+      this.flushAgain = pending.length >= limit;
+      for (const m of pending) {
         if (this.inflight.has(m.id)) continue;
         if (this.inflight.size >= MAX_INFLIGHT || !client.connected) break;
         this.inflight.add(m.id);
@@ -171,6 +199,7 @@ export class MqttLink {
           this.inflight.delete(m.id);
           if (err) {
             this.log.debug({ id: m.id, err: err.message }, 'outbox message not acknowledged; will resend');
+            this.flushAgain = true;
             return;
           }
           this.opts.catalogue.acknowledge(m.id);
@@ -230,7 +259,7 @@ export class MqttLink {
 
   /** Graceful: retained offline status (the will is for crashes), then close after in-flight acks. */
   async stop(timeoutMs = 3000): Promise<void> {
-    if (this.batchTimer) clearInterval(this.batchTimer);
+    this.batchTimer?.();
     this.batchTimer = null;
     const client = this.client;
     if (!client) return;

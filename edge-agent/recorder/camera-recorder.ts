@@ -6,7 +6,7 @@ import type { SegmentRecord } from '../../protocol/index.ts';
 import { PlaylistWatcher } from './playlist-watcher.ts';
 import { startRecording, type Codecs, type RecordingRun } from './ffmpeg.ts';
 import { classifyFailure, type RecorderFailure } from './failure-cause.ts';
-import { everyTick } from './shared-tick.ts';
+import { everyTick } from '../schedule/shared-tick.ts';
 
 /**
  * Records one camera continuously: one ffmpeg run after another (each a new runId, so a restart is
@@ -26,7 +26,7 @@ export interface CameraRecorderOptions {
   known: (path: string) => boolean;
   onSegment: (segment: SegmentRecord & { path: string }) => void;
   onState: (state: { recording: boolean; codecs?: Codecs; error?: string | null }) => void;
-  /** Frame rate from ffmpeg's progress line, for health. */
+  /** Frame rate of each new segment (from its video timestamps), for health. */
   onFps?: (fps: number) => void;
   /** No new segment for this long restarts the run (default 20 s or 8 segments). */
   watchdogMs?: number;
@@ -90,7 +90,6 @@ export class CameraRecorder {
       (line) => {
         if (/error|failed|unauthori[sz]ed|401/i.test(line)) log.debug({ ffmpeg: line }, 'ffmpeg says');
       },
-      o.onFps,
     );
     this.run = run;
     this.runs++;
@@ -111,6 +110,7 @@ export class CameraRecorder {
         o.onSegment(s);
       },
       onError: (err) => log.warn({ err: err.message }, 'playlist watcher failed'),
+      onFps: o.onFps,
       pollMs: o.catalogueIntervalMs,
       anchorSamples: o.clockAnchorSegments,
     });

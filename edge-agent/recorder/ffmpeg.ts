@@ -1,5 +1,4 @@
 import ffmpeg from 'fluent-ffmpeg';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ffmpegPath, ffprobePath } from '../../config/binaries.ts';
 
@@ -66,24 +65,14 @@ export function redact(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@\s/]*@/gi, '$1***@');
 }
 
-let statsPeriodArgs: string[] | null = null;
-
-/** `-stats_period 5` where this ffmpeg knows it (the static 2018 build from npm does not). */
-function statsPeriod(): string[] {
-  if (statsPeriodArgs) return statsPeriodArgs;
-  const probe = spawnSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-stats_period', '5', '-f', 'lavfi', '-i', 'nullsrc', '-frames:v', '1', '-f', 'null', '-'], { stdio: 'ignore', timeout: 10_000 });
-  statsPeriodArgs = probe.status === 0 ? ['-stats_period', '5'] : [];
-  return statsPeriodArgs;
-}
-
 export function recordingArgs(spec: RecordingSpec): { input: string; inputOptions: string[]; outputOptions: string[]; output: string } {
   return {
     input: withCredentials(spec.rtspUrl, spec.username, spec.password),
     // A short probe: ffmpeg buffers what it reads while probing, so a long probe only delays the
     // first segment (cameras announce their codecs in the SDP anyway).
-    // ffmpeg's stats line stays on: it is where the camera's real frame rate comes from (health);
-    // every 5 s is plenty for that, where ffmpeg supports choosing (4.4 and later).
-    inputOptions: ['-nostdin', ...statsPeriod(), '-analyzeduration', '1000000', '-probesize', '1000000', '-rtsp_transport', spec.transport],
+    // No stats line: the camera's real frame rate comes from the segments' own timestamps
+    // (ts-probe.ts), and each stats line was a wake-up of the agent per camera to parse it.
+    inputOptions: ['-nostdin', '-nostats', '-analyzeduration', '1000000', '-probesize', '1000000', '-rtsp_transport', spec.transport],
     outputOptions: [
       '-map', '0:v:0',
       '-map', '0:a:0?',
@@ -108,7 +97,7 @@ export function recordingArgs(spec: RecordingSpec): { input: string; inputOption
 
 const codecName = (s: string | undefined): string | null => (s ? (s.trim().split(/[\s(]/)[0] ?? '').toLowerCase() || null : null);
 
-export function startRecording(spec: RecordingSpec, onStderr?: (line: string) => void, onFps?: (fps: number) => void): RecordingRun {
+export function startRecording(spec: RecordingSpec, onStderr?: (line: string) => void): RecordingRun {
   const a = recordingArgs(spec);
   const command = ffmpeg(a.input)
     .setFfmpegPath(ffmpegPath())
@@ -126,8 +115,6 @@ export function startRecording(spec: RecordingSpec, onStderr?: (line: string) =>
     resolveCodecs({ video: codecName(data.video), audio: codecName(data.audio) });
   });
   if (onStderr) command.on('stderr', (line: string) => onStderr(redact(line)));
-  // ffmpeg's stats line ("fps=…") also comes with -c copy: the frame rate the camera really delivers.
-  if (onFps) command.on('progress', (p: { currentFps?: number }) => p.currentFps !== undefined && onFps(Number(p.currentFps)));
   command.on('end', () => {
     resolveCodecs({ video: null, audio: null });
     resolveExit({ graceful: true, error: null });

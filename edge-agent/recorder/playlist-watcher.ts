@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { SegmentRecord } from '../../protocol/index.ts';
-import { everyTick } from './shared-tick.ts';
+import { everyTick } from '../schedule/shared-tick.ts';
 import { TsProbe } from './ts-probe.ts';
 
 /**
@@ -108,6 +108,8 @@ export interface WatcherOptions {
   known: (path: string) => boolean;
   onSegment: (segment: SegmentRecord & { path: string }) => void;
   onError: (err: Error) => void;
+  /** The frame rate of each new segment, from its own timestamps (for health). */
+  onFps?: (fps: number) => void;
   pollMs?: number;
   /** Segments held back at the start of a run to settle its clock correction. */
   anchorSamples?: number;
@@ -211,6 +213,8 @@ export class PlaylistWatcher {
       const { bytes, mtimeMs: writtenAt, sha256 } = file;
       this.seen.add(path);
       this.lastSegmentAt = Date.now();
+      const fps = probe.fps();
+      if (fps !== null) this.opts.onFps?.(fps);
       const observed = { entry: e, path, bytes, sha256, audio: probe.result() };
       if (this.correctionMs !== null) {
         this.emit(observed);

@@ -61,6 +61,15 @@ export class TsProbe {
   };
 
   /**
+   * Frames per second the camera delivered in this segment, from its video timestamps (frames
+   * between the first and last, over the time between them); null with fewer than two frames.
+   */
+  fps(): number | null {
+    if (this.broken || this.videoFrames < 2 || this.videoSpanTicks <= 0) return null;
+    return ((this.videoFrames - 1) * 90_000) / this.videoSpanTicks;
+  }
+
+  /**
    * true / false once the segment was read; null when the bytes were not MPEG-TS with a PMT
    * (then nothing can be said from them).
    */

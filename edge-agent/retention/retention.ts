@@ -6,6 +6,7 @@ import type { EdgeAgentConfig } from '../../config/schema.ts';
 import { encodeMessage, topics } from '../../protocol/index.ts';
 import type { Catalogue } from '../catalogue/catalogue.ts';
 import type { HoldBook } from './holds.ts';
+import { everyTick } from '../schedule/shared-tick.ts';
 
 /**
  * Keeps the venue disk from filling without ever touching held footage:
@@ -82,7 +83,8 @@ const MB = 1024 * 1024;
 const ALARM_KEY = 'retention:alarm';
 
 export class Retention {
-  private timer: NodeJS.Timeout | null = null;
+  /** Stops its periodic run (on the box's shared timer, schedule/shared-tick.ts). */
+  private timer: (() => void) | null = null;
   private running: Promise<void> | null = null;
   private readonly paused = new Set<string>();
   private alarm: { alarmId: string; raisedAt: string } | null = null;
@@ -98,7 +100,7 @@ export class Retention {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.check(), this.opts.config.retention.checkSeconds * 1000);
+    this.timer = everyTick(this.opts.config.retention.checkSeconds * 1000, () => void this.check());
     void this.check();
   }
 
@@ -273,7 +275,7 @@ export class Retention {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.();
     this.timer = null;
     await this.running;
   }

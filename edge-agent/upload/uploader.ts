@@ -5,6 +5,7 @@ import type { EdgeAgentConfig } from '../../config/schema.ts';
 import { formatContentRange, IngestUploadConflict, IngestUploadStatus, SEGMENT_META_HEADER, type SegmentRecord, type UploadWindow } from '../../protocol/index.ts';
 import type { Catalogue, CataloguedSegment } from '../catalogue/catalogue.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { everyTick } from '../schedule/shared-tick.ts';
 
 /**
  * Sends the centre the footage it asked for: every catalogued segment of a camera whose room has
@@ -27,7 +28,8 @@ export class Uploader {
   private readonly active = new Set<string>();
   /** Segment id → time before which it is not retried. */
   private readonly retryAt = new Map<string, number>();
-  private timer: NodeJS.Timeout | null = null;
+  /** Stops its periodic run (on the box's shared timer, schedule/shared-tick.ts). */
+  private timer: (() => void) | null = null;
   private stopped = false;
   private scanning = false;
   private rescan = false;
@@ -56,7 +58,7 @@ export class Uploader {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), Math.min(this.opts.config.upload.retryDelayMs, 5000));
+    this.timer = everyTick(Math.min(this.opts.config.upload.retryDelayMs, 5000), () => this.kick());
     this.kick();
   }
 
@@ -257,7 +259,7 @@ export class Uploader {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.();
     await Promise.allSettled([...this.inFlight]);
   }
 }

@@ -138,4 +138,22 @@ describe('gap tracker', () => {
       ['agent_down', alive, alive + 30_000],
     ]);
   });
+
+  it('writes the alive time only while a camera is failing (it dates nothing else), every beat while it is', async () => {
+    const c = catalogue('alive');
+    const t = new GapTracker({ catalogue: c, venueId, thresholdSeconds: 2, logger: quietLogger(), heartbeatMs: 50 });
+    const now = Date.now();
+    t.start(now - 10_000);
+    record(c, t, seg(now - 2000));
+    const atStart = Number(c.getState('continuity:alive'));
+    await new Promise((r) => setTimeout(r, 300));
+    // Every camera records: the beats leave the catalogue alone.
+    expect(Number(c.getState('continuity:alive'))).toBe(atStart);
+    t.noteFailure(cam, { cause: 'camera_offline', detail: 'End of file' });
+    const atFailure = Number(c.getState('continuity:alive'));
+    expect(atFailure).toBeGreaterThan(atStart);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(Number(c.getState('continuity:alive'))).toBeGreaterThan(atFailure);
+    t.stop();
+  });
 });
