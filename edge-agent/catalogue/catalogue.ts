@@ -23,6 +23,9 @@ export interface OutboxMessage {
   createdAt: string;
 }
 
+/** Builds the outbox message that announces a batch of segments. */
+export type BuildSegmentBatch = (segments: SegmentRecord[]) => { id: string; topic: string; payload: string };
+
 /** A row of the segments table, as SQLite returns it. */
 export interface SegmentRow {
   id: string;
@@ -100,7 +103,7 @@ export class Catalogue {
    * last, so a tick with nothing new runs no query at all.
    */
   readonly added = { segments: 0, outbox: 0 };
-  private announceTx: ((max: number, build: (segments: SegmentRecord[]) => { id: string; topic: string; payload: string }) => number) | null = null;
+  private announceTx: ((max: number, build: BuildSegmentBatch) => number) | null = null;
 
   constructor(readonly file: string) {
     mkdirSync(dirname(file), { recursive: true });
@@ -217,11 +220,11 @@ export class Catalogue {
    * Moves up to `max` not yet announced segments into one outbox message built by `build`, in one
    * transaction: either the segments are marked and the message exists, or neither.
    */
-  announceSegments(max: number, build: (segments: SegmentRecord[]) => { id: string; topic: string; payload: string }): number {
+  announceSegments(max: number, build: BuildSegmentBatch): number {
     // Most ticks find nothing to announce: look before opening a transaction.
     if (this.db.prepare('SELECT 1 FROM segments WHERE announced = 0 LIMIT 1').get() === undefined) return 0;
     // One transaction function for the catalogue's life (db.transaction builds a new wrapper).
-    this.announceTx ??= this.db.transaction((max: number, build: (segments: SegmentRecord[]) => { id: string; topic: string; payload: string }) => {
+    this.announceTx ??= this.db.transaction((max: number, build: BuildSegmentBatch) => {
       const rows = this.db.prepare('SELECT * FROM segments WHERE announced = 0 ORDER BY start_ms LIMIT ?').all(max) as SegmentRow[];
       if (rows.length === 0) return 0;
       const records: SegmentRecord[] = rows.map((r) => {
