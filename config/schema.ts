@@ -36,6 +36,12 @@ export const ServerConfig = z.strictObject({
     preRollMinutes: z.number().min(0).max(240),
     postRollMinutes: z.number().min(0).max(240),
     gapThresholdSeconds: z.number().min(0).max(600),
+    /**
+     * How late a venue's footage may reach the centre (segment length, cataloguing, outbox, upload of
+     * the index). While a session runs, a stretch at its end no longer than the gap threshold plus
+     * this is footage on its way, not a gap, unless the venue has reported a gap there.
+     */
+    reportLagSeconds: z.number().min(0).max(600),
   }),
   auth: z.strictObject({
     sessionHours: z.number().min(0.1).max(24 * 30),

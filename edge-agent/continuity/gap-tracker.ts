@@ -113,10 +113,13 @@ export class GapTracker {
         this.add({ cameraId: r.cameraId, kind: 'video', cause: before.cause, startMs: from, endMs: alive, detail: before.detail });
         from = alive;
       }
+      const downTooShort = startedAtMs - from <= this.thresholdMs;
       this.add({ cameraId: r.cameraId, kind: 'video', cause: 'agent_down', startMs: from, endMs: startedAtMs, detail: 'the venue agent was not running' });
-      st.lastEndMs = Math.max(r.endMs, startedAtMs);
-      // Until the recorder says otherwise, the wait for the first segment is start-up time.
-      st.pending = { cause: 'agent_down', detail: 'the venue agent was starting' };
+      // Until the recorder says otherwise, the wait for the first segment is start-up time. A
+      // downtime too short to be a gap on its own is the same hole: it grows from where footage ended,
+      // or a restart of 1.5 s plus a start-up of 1.5 s would be no gap at all.
+      st.lastEndMs = downTooShort ? from : Math.max(r.endMs, startedAtMs);
+      st.pending = { cause: 'agent_down', detail: downTooShort ? 'the venue agent was restarting' : 'the venue agent was starting' };
       st.audioExpected = r.everAudio === 1;
       st.audioLostSince = r.everAudio === 1 && r.hasAudio === 0 ? r.endMs : null;
       st.openAudio = leftOpen.find((g) => g.cameraId === r.cameraId && g.kind === 'audio') ?? null;

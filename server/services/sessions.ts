@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { ServerConfig } from '../../config/schema.ts';
 import type { BidSession, SessionCamera, SessionCreate, SessionDetail, SessionKind, SessionStatus, UploadWindow, User } from '../../protocol/index.ts';
+import type { TimeSpan } from '../db/schema.ts';
 import type { SegmentRepository } from '../repositories/segments.ts';
 import type { SessionRepository, SessionWithPlace } from '../repositories/sessions.ts';
 import type { VenueRepository } from '../repositories/venues.ts';
@@ -9,11 +11,7 @@ import { canSeeVenue, requireCapability } from './access.ts';
 import { AppError } from './errors.ts';
 import type { GapService } from './gaps.ts';
 
-export interface SessionSettings {
-  preRollMinutes: number;
-  postRollMinutes: number;
-  gapThresholdSeconds: number;
-}
+export type SessionSettings = ServerConfig['sessions'];
 
 /** Windows older than the venues' loop retention can no longer be served by them. */
 const WINDOW_LOOKBACK_MS = 31 * 24 * 3600_000;
@@ -107,7 +105,7 @@ export class SessionService {
     for (const cam of await this.venues.camerasInRoom(s.roomId)) {
       const segs = windowEnd > s.plannedStart ? await this.segments.overlapping(cam.id, window.from, window.to) : [];
       const spans = segs.map((g) => g.span);
-      const found = findGaps(spans, window, this.settings.gapThresholdSeconds);
+      const found = await this.withoutFootageOnItsWay(cam.id, findGaps(spans, window, this.settings.gapThresholdSeconds), window, now < s.plannedEnd);
       cameras.push({
         cameraId: cam.id,
         name: cam.name,
@@ -124,6 +122,21 @@ export class SessionService {
       });
     }
     return { session: this.toApi(s, now), cameras };
+  }
+
+  /**
+   * While a session runs, the footage of the last seconds is still on its way from the venue (the
+   * segment being written, then cataloguing and the outbox). A stretch at the window's end within
+   * that lag is not a gap yet, unless the venue has already reported one there (its own heartbeat
+   * opens a gap row once the camera is silent past the threshold): without this, every live report
+   * would end in a gap that vanishes on the next refresh.
+   */
+  private async withoutFootageOnItsWay(cameraId: string, found: TimeSpan[], window: TimeSpan, live: boolean): Promise<TimeSpan[]> {
+    const tail = found.at(-1);
+    if (!live || !tail || tail.to.getTime() !== window.to.getTime()) return found;
+    if (tail.to.getTime() - tail.from.getTime() > (this.settings.gapThresholdSeconds + this.settings.reportLagSeconds) * 1000) return found;
+    const reported = this.gapCauses ? await this.gapCauses.reported(cameraId, tail.from, tail.to) : [];
+    return reported.some((g) => g.kind === 'video') ? found : found.slice(0, -1);
   }
 
   /** The upload windows of one venue: each session's room from planned start − pre-roll to end + post-roll. */

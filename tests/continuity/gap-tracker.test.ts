@@ -139,6 +139,20 @@ describe('gap tracker', () => {
     ]);
   });
 
+  it('keeps a quick restart and the start-up after it as one hole, from where the footage ended', () => {
+    const c = catalogue('quick-restart');
+    const t1 = new GapTracker({ catalogue: c, venueId, thresholdSeconds: 2, logger: quietLogger() });
+    t1.start(t0);
+    record(c, t1, seg(t0));
+    t1.stop();
+    // Down 1.5 s, then 1.5 s until the first segment: each part is under the threshold, the hole is 3 s.
+    const t2 = new GapTracker({ catalogue: c, venueId, thresholdSeconds: 2, logger: quietLogger() });
+    t2.start(t0 + 3500);
+    record(c, t2, seg(t0 + 5000));
+    t2.stop();
+    expect(t2.log.list(cam).map((g) => [g.cause, Date.parse(g.start), Date.parse(g.end!)])).toEqual([['agent_down', t0 + 2000, t0 + 5000]]);
+  });
+
   it('writes the alive time only while a camera is failing (it dates nothing else), every beat while it is', async () => {
     const c = catalogue('alive');
     const t = new GapTracker({ catalogue: c, venueId, thresholdSeconds: 2, logger: quietLogger(), heartbeatMs: 50 });

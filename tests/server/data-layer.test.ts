@@ -122,7 +122,7 @@ describe.each(['pglite', 'postgres'] as const)('data layer on %s', (kind) => {
     it('computes a session’s recorded, stored seconds and gaps from the catalogue', async () => {
       const users = new UserRepository(handle.db);
       const user = await users.create({ id: randomUUID(), username: `sup-${kind}`, displayName: 'Sup', role: 'supervisor', venueIds: null, passwordHash: 'x' });
-      const service = new SessionService(new SessionRepository(handle.db), venues, segments, { preRollMinutes: 1, postRollMinutes: 1, gapThresholdSeconds: 2 }, silent);
+      const service = new SessionService(new SessionRepository(handle.db), venues, segments, { preRollMinutes: 1, postRollMinutes: 1, gapThresholdSeconds: 2, reportLagSeconds: 5 }, silent);
       const created = await service.create(
         { projectCode: 'P-1', projectName: 'Road works', kind: 'bid_opening', roomId: `${venueId}.room-1`, plannedStart: at(1).toISOString(), plannedEnd: at(40).toISOString() },
         { id: user.id, username: user.username, displayName: user.displayName, role: 'supervisor', venueIds: null },
@@ -137,6 +137,10 @@ describe.each(['pglite', 'postgres'] as const)('data layer on %s', (kind) => {
       expect(c1.storedSeconds).toBeCloseTo(2, 6);
       // Hole [4,6) is exactly 2 s and [8,8.5) is short: not gaps; [10,20) is.
       expect(c1.gaps).toEqual([{ from: at(10).toISOString(), to: at(20).toISOString() }]);
+      // At 16 s the last 6 s (within threshold + report lag, 7 s) are footage still on its way, not a gap.
+      const early = (await service.detail(created.id, { venueIds: null }, at(16))).cameras.find((c) => c.cameraId === cam)!;
+      expect(early.gaps).toEqual([]);
+      expect(early.recordedSeconds).toBeCloseTo(6.5, 6);
       expect(c1.playlistUrl).toBe(`/api/cameras/${cam}/vod.m3u8?from=${encodeURIComponent(at(1 - 60).toISOString())}&to=${encodeURIComponent(at(40).toISOString())}`);
       const c2 = detail.cameras.find((c) => c.cameraId === other)!;
       expect(c2.recordedSeconds).toBe(19);
