@@ -130,6 +130,7 @@ export class PlaylistWatcher {
   private lastPlaylist = '';
   private running: Promise<void> | null = null;
   private again = false;
+  /** URIs of playlist entries already handled (catalogued, held, or known to the catalogue). */
   private readonly seen = new Set<string>();
   /** ms to add to PDT times; null until the run's first segments have been seen. */
   private correctionMs: number | null = null;
@@ -194,11 +195,12 @@ export class PlaylistWatcher {
     }
     this.lastPlaylist = version;
     const dir = dirname(this.opts.playlist);
-    for (const e of parsePlaylist(text).entries) {
+    const { entries } = parsePlaylist(text);
+    for (const e of entries) {
+      if (this.seen.has(e.uri)) continue;
       const path = join(dir, basename(e.uri));
-      if (this.seen.has(path)) continue;
       if (this.opts.known(path)) {
-        this.seen.add(path);
+        this.seen.add(e.uri);
         continue;
       }
       // Audio per segment, from the bytes read for the hash: audio lost mid-run shows here.
@@ -211,7 +213,7 @@ export class PlaylistWatcher {
         continue;
       }
       const { bytes, mtimeMs: writtenAt, sha256 } = file;
-      this.seen.add(path);
+      this.seen.add(e.uri);
       this.lastSegmentAt = Date.now();
       const fps = probe.fps();
       if (fps !== null) this.opts.onFps?.(fps);
@@ -223,6 +225,12 @@ export class PlaylistWatcher {
       this.bound = Math.min(this.bound, writtenAt - (e.startMs + e.durationSeconds * 1000));
       this.samples++;
       this.held.push(observed);
+    }
+    // Only what the playlist still lists can come again (a sliding window): a run that records for
+    // weeks keeps a few dozen names, not every segment it ever made.
+    if (this.seen.size > 2 * entries.length) {
+      const listed = new Set(entries.map((e) => e.uri));
+      for (const uri of this.seen) if (!listed.has(uri)) this.seen.delete(uri);
     }
     if (this.correctionMs === null && this.held.length > 0 && (this.final || this.samples >= (this.opts.anchorSamples ?? 3))) {
       // Only ever move times earlier: a late bound (a busy box) must not push footage into the future.

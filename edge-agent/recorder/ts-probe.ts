@@ -30,7 +30,9 @@ export function ptsDeltaMs(a: number, b: number): number {
 export class TsProbe {
   private carry: Buffer | null = null;
   private pmtPid = -1;
-  private readonly audioPids = new Set<number>();
+  /** Audio PIDs as flags indexed by PID (13 bits): the test runs on every packet, a Set lookup cost more. */
+  private readonly audioPids = new Uint8Array(0x2000);
+  private audioStreams = 0;
   private videoPid = -1;
   private sawPmt = false;
   /** PTS (90 kHz) of the first video PES; ticks from it to the latest video PTS; video PES count. */
@@ -75,7 +77,7 @@ export class TsProbe {
    */
   result(): boolean | null {
     if (this.broken || !this.sawPmt) return null;
-    if (this.audioPids.size === 0 || this.audioPackets === 0 || this.lastAudioPts === null) return false;
+    if (this.audioStreams === 0 || this.audioPackets === 0 || this.lastAudioPts === null) return false;
     if (this.firstVideoPts === null) return true;
     // Ticks the newest audio lies before the first video frame, modulo the 33-bit wrap.
     const behind = (this.firstVideoPts - this.lastAudioPts + PTS_WRAP) % PTS_WRAP;
@@ -85,6 +87,8 @@ export class TsProbe {
   private packet(b: Buffer, at: number): void {
     const pid = ((b[at + 1]! & 0x1f) << 8) | b[at + 2]!;
     const unitStart = (b[at + 1]! & 0x40) !== 0;
+    // Most packets continue a video frame: nothing in them is needed.
+    if (pid === this.videoPid && !unitStart) return;
     const afc = (b[at + 3]! >> 4) & 0x3;
     if (afc === 0 || afc === 2) return; // no payload
     let p = at + 4;
@@ -93,7 +97,7 @@ export class TsProbe {
     if (p >= end) return;
     if (pid === 0 && unitStart) this.pat(b, p + 1 + b[p]!, end);
     else if (pid === this.pmtPid && unitStart) this.pmt(b, p + 1 + b[p]!, end);
-    else if (this.audioPids.has(pid)) {
+    else if (this.audioPids[pid] === 1) {
       this.audioPackets++;
       if (unitStart) {
         const pts = pesPts(b, p, end);
@@ -129,7 +133,10 @@ export class TsProbe {
     for (let q = p + 12 + programInfo; q + 5 <= sectionEnd; ) {
       const type = b[q]!;
       const pid = ((b[q + 1]! & 0x1f) << 8) | b[q + 2]!;
-      if (AUDIO_STREAM_TYPES.has(type)) this.audioPids.add(pid);
+      if (AUDIO_STREAM_TYPES.has(type)) {
+        if (this.audioPids[pid] === 0) this.audioStreams++;
+        this.audioPids[pid] = 1;
+      }
       else if (this.videoPid < 0 && (type === 0x1b || type === 0x24 || type === 0x01 || type === 0x02 || type === 0x10)) this.videoPid = pid;
       q += 5 + (((b[q + 3]! & 0x0f) << 8) | b[q + 4]!);
     }

@@ -94,4 +94,28 @@ describe('playlist watcher hashing', () => {
     expect(got.map((s) => s.bytes)).toEqual(bodies.map((b) => b.length));
     expect(got.map((s) => s.sha256)).toEqual(bodies.map((b) => createHash('sha256').update(b).digest('hex')));
   });
+
+  it('catalogues each segment of a sliding playlist once, remembering only the names it still lists', async () => {
+    const dir = join(scratch.dir, 'run');
+    mkdirSync(dir, { recursive: true });
+    const got: SegmentRecord[] = [];
+    const watcher = new PlaylistWatcher({
+      playlist: join(dir, 'index.m3u8'), cameraId: 'v.cam', runId: crypto.randomUUID(), hasAudio: () => true,
+      known: () => false, onSegment: (s) => got.push(s), onError: (err) => { throw err; }, anchorSamples: 1,
+    });
+    const start = Date.now() - 200_000;
+    const window = 5;
+    for (let n = 0; n < 60; n++) {
+      writeFileSync(join(dir, `seg_${n}.ts`), Buffer.alloc(188, n % 250));
+      // As ffmpeg's -hls_list_size: the newest `window` entries, the oldest dropped.
+      const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', `#EXT-X-MEDIA-SEQUENCE:${Math.max(0, n - window + 1)}`];
+      for (let i = Math.max(0, n - window + 1); i <= n; i++) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(start + i * 2000).toISOString()}`, '#EXTINF:2.000000,', `seg_${i}.ts`);
+      writeFileSync(join(dir, 'index.m3u8'), `${lines.join('\n')}\n`);
+      await watcher.poll();
+    }
+    await watcher.stop();
+    expect(got.map((s) => s.start)).toEqual(Array.from({ length: 60 }, (_, i) => new Date(start + i * 2000).toISOString()));
+    // A run records for weeks: what it remembers is bounded by the playlist, not by its age.
+    expect((watcher as unknown as { seen: Set<string> }).seen.size).toBeLessThanOrEqual(2 * window);
+  });
 });
