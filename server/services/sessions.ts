@@ -105,7 +105,10 @@ export class SessionService {
     for (const cam of await this.venues.camerasInRoom(s.roomId)) {
       const segs = windowEnd > s.plannedStart ? await this.segments.overlapping(cam.id, window.from, window.to) : [];
       const spans = segs.map((g) => g.span);
-      const found = await this.withoutFootageOnItsWay(cam.id, findGaps(spans, window, this.settings.gapThresholdSeconds), window, now < s.plannedEnd);
+      const found = findGaps(spans, window, this.settings.gapThresholdSeconds);
+      const gaps = this.gapCauses
+        ? await this.gapCauses.withCauses(cam.id, window, found)
+        : found.map((g) => ({ from: g.from.toISOString(), to: g.to.toISOString() }));
       cameras.push({
         cameraId: cam.id,
         name: cam.name,
@@ -115,9 +118,7 @@ export class SessionService {
           segs.filter((g) => g.storedAt !== null).map((g) => g.span),
           window,
         ),
-        gaps: this.gapCauses
-          ? await this.gapCauses.withCauses(cam.id, window, found)
-          : found.map((g) => ({ from: g.from.toISOString(), to: g.to.toISOString() })),
+        gaps: now < s.plannedEnd ? this.withoutFootageOnItsWay(gaps, window) : gaps,
         playlistUrl: vodUrl(cam.id, playFrom, s.plannedEnd),
       });
     }
@@ -126,17 +127,15 @@ export class SessionService {
 
   /**
    * While a session runs, the footage of the last seconds is still on its way from the venue (the
-   * segment being written, then cataloguing and the outbox). A stretch at the window's end within
-   * that lag is not a gap yet, unless the venue has already reported one there (its own heartbeat
-   * opens a gap row once the camera is silent past the threshold): without this, every live report
-   * would end in a gap that vanishes on the next refresh.
+   * segment being written, then cataloguing and the outbox). A video gap at the window's end within
+   * that lag is not a gap yet, unless the venue has already reported one there (its cause is then
+   * known: its heartbeat opens a gap row once the camera is silent past the threshold). Without
+   * this, every live report would end in a gap that vanishes on the next refresh.
    */
-  private async withoutFootageOnItsWay(cameraId: string, found: TimeSpan[], window: TimeSpan, live: boolean): Promise<TimeSpan[]> {
-    const tail = found.at(-1);
-    if (!live || !tail || tail.to.getTime() !== window.to.getTime()) return found;
-    if (tail.to.getTime() - tail.from.getTime() > (this.settings.gapThresholdSeconds + this.settings.reportLagSeconds) * 1000) return found;
-    const reported = this.gapCauses ? await this.gapCauses.reported(cameraId, tail.from, tail.to) : [];
-    return reported.some((g) => g.kind === 'video') ? found : found.slice(0, -1);
+  private withoutFootageOnItsWay(gaps: SessionCamera['gaps'], window: TimeSpan): SessionCamera['gaps'] {
+    const end = window.to.toISOString();
+    const lagMs = (this.settings.gapThresholdSeconds + this.settings.reportLagSeconds) * 1000;
+    return gaps.filter((g) => g.kind === 'audio' || g.to !== end || g.cause != null || Date.parse(g.to) - Date.parse(g.from) > lagMs);
   }
 
   /** The upload windows of one venue: each session's room from planned start − pre-roll to end + post-roll. */

@@ -154,8 +154,9 @@ describe('recording gaps with causes (camera offline, flapping, watchdog)', () =
         const res = await fetch(`${server.url}/api/sessions/${sessionId}`, { headers: { cookie } });
         const d = SessionDetail.parse(await res.json());
         const cam = d.cameras.find((c) => c.cameraId === cam1)!;
-        // Closed, not the ongoing row the centre showed while the camera was off.
-        return cam.gaps.some((g) => g.cause === 'camera_offline' && !g.ongoing) ? d : null;
+        // Closed, not the ongoing row the centre showed while the camera was off, and the footage
+        // after it indexed at the centre too (the gap message can arrive before those segments).
+        return cam.gaps.some((g) => g.cause === 'camera_offline' && !g.ongoing && g.to === gap.end) ? d : null;
       },
       20_000,
       250,
