@@ -9,6 +9,7 @@ import { Retention } from './retention/retention.ts';
 import { loadOrCreateAgentKey } from './integrity/agent-key.ts';
 import { ManifestSigner } from './integrity/manifest-signer.ts';
 import { SegmentChain } from './integrity/segment-chain.ts';
+import { SegmentIntake } from './catalogue/segment-intake.ts';
 import { Reconciler } from './upload/reconciler.ts';
 import { discoverCameras, describeConfigured, type FoundCamera } from './discovery/discovery.ts';
 import { CameraEventSubscriber } from './events/camera-events.ts';
@@ -150,9 +151,15 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
     onPaused: (cameraId, reason) => gaps.noteFailure(cameraId, { cause: 'disk_full', detail: reason }),
   });
   const live = new LivePusher({ centreUrl: config.centre.url, token: config.centre.token, logger: logger.child({ component: 'live' }) });
+  const intake = new SegmentIntake({
+    chain,
+    flush: () => link.batch(),
+    onAdded: () => uploader.kick(),
+  });
   const link = new MqttLink({
     config,
     catalogue,
+    intake,
     logger,
     startedAt,
     inventory: () => ({ venue: { id: config.venue.id, name: config.venue.name }, rooms: rooms(), cameras: cameras() }),
@@ -305,10 +312,9 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
       onSegment: (s) => {
         tracker.segment(f.id, s);
         live.segment(s);
-        if (chain.append(s).added) {
-          gaps.onSegment(s);
-          uploader.kick();
-        }
+        // Now, not when catalogued: a failure the recorder reports next must come after it.
+        gaps.onSegment(s);
+        intake.add(s);
       },
       onFps: (fps) => tracker.fps(f.id, fps),
       onState: (st) => {

@@ -104,6 +104,10 @@ export class Catalogue {
    */
   readonly added = { segments: 0, outbox: 0 };
   private announceTx: ((max: number, build: BuildSegmentBatch) => number) | null = null;
+  private writeTx: ((fn: () => unknown) => unknown) | null = null;
+  /** Outbox ids the broker acknowledged whose rows wait for the next write (acknowledge()). */
+  private readonly acknowledged = new Set<string>();
+  private acknowledgedSince = 0;
 
   constructor(readonly file: string) {
     mkdirSync(dirname(file), { recursive: true });
@@ -239,23 +243,64 @@ export class Catalogue {
     return this.announceTx(max, build);
   }
 
+  /**
+   * The outbox in order, without what the broker has acknowledged but is not deleted yet.
+   */
   pending(limit = 100): OutboxMessage[] {
-    const rows = this.db.prepare('SELECT id, topic, payload, retain, created_at FROM outbox ORDER BY seq LIMIT ?').all(limit) as {
+    const rows = this.db.prepare('SELECT id, topic, payload, retain, created_at FROM outbox ORDER BY seq LIMIT ?').all(limit + this.acknowledged.size) as {
       id: string;
       topic: string;
       payload: string;
       retain: number;
       created_at: string;
     }[];
-    return rows.map((r) => ({ id: r.id, topic: r.topic, payload: r.payload, retain: r.retain === 1, createdAt: r.created_at }));
+    const out: OutboxMessage[] = [];
+    for (const r of rows) {
+      if (this.acknowledged.has(r.id)) continue;
+      if (out.length === limit) break;
+      out.push({ id: r.id, topic: r.topic, payload: r.payload, retain: r.retain === 1, createdAt: r.created_at });
+    }
+    return out;
   }
 
+  /** Messages waiting for the broker. */
   outboxSize(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n - this.acknowledged.size;
   }
 
+  /**
+   * The broker has the message. Its row goes with the next write of the catalogue (write()), not in
+   * a commit of its own: at one camera that was a third of the box's SQLite commits, each a WAL
+   * append and a round of file locks. Until then it is left out of pending(); a crash in between
+   * sends it once more, and the centre drops the duplicate by its id.
+   */
   acknowledge(id: string): void {
-    this.db.prepare('DELETE FROM outbox WHERE id = ?').run(id);
+    if (this.acknowledged.size === 0) this.acknowledgedSince = Date.now();
+    this.acknowledged.add(id);
+  }
+
+  /** Acknowledged messages whose rows are still in the outbox, and since when the oldest waits. */
+  get acknowledgedWaiting(): { count: number; sinceMs: number } {
+    return { count: this.acknowledged.size, sinceMs: this.acknowledgedSince };
+  }
+
+  /**
+   * One transaction for a batch of writes (the outbox batcher's: new segments, their announcement,
+   * the acknowledged rows), so they cost one commit; the acknowledged rows are deleted in it.
+   */
+  write<T>(fn: () => T): T {
+    this.writeTx ??= this.db.transaction((f: () => unknown) => {
+      const result = f();
+      if (this.acknowledged.size > 0) {
+        const del = this.db.prepare('DELETE FROM outbox WHERE id = ?');
+        for (const id of this.acknowledged) del.run(id);
+      }
+      return result;
+    });
+    const result = this.writeTx(fn) as T;
+    // Committed: the rows are gone.
+    this.acknowledged.clear();
+    return result;
   }
 
   // ---- small durable state (last upload windows) ------------------------------------------------
@@ -270,6 +315,8 @@ export class Catalogue {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    if (this.acknowledged.size > 0) this.write(() => undefined);
+    this.db.close();
   }
 }

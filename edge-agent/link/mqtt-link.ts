@@ -3,7 +3,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { EdgeAgentConfig } from '../../config/schema.ts';
 import { decodeMessage, encodeMessage, topics, type BoxCommand, type CommandReply, type UploadWindow, type VenueInventory } from '../../protocol/index.ts';
-import type { Catalogue } from '../catalogue/catalogue.ts';
+import type { Catalogue, OutboxMessage } from '../catalogue/catalogue.ts';
+import type { SegmentIntake } from '../catalogue/segment-intake.ts';
 import { everyTick } from '../schedule/shared-tick.ts';
 
 /**
@@ -17,6 +18,8 @@ const BATCH_MAX = 200;
 const MAX_INFLIGHT = 50;
 const MIN_RECONNECT_MS = 1000;
 const MAX_RECONNECT_MS = 30_000;
+/** How long acknowledged outbox rows wait for a write to go with before one of their own. */
+const ACK_ROWS_WAIT_MS = 5000;
 
 export type InventoryBody = Pick<VenueInventory, 'venue' | 'rooms' | 'cameras'>;
 
@@ -36,6 +39,11 @@ export interface MqttLinkOptions {
   onLive?: (live: { cameraId: string; leaseSeconds: number }) => void;
   startedAt: string;
   batchIntervalMs?: number;
+  /**
+   * New segments the recorders found, catalogued in the batcher's transaction (see batch()):
+   * commit() runs inside it and returns what to do once it is committed.
+   */
+  intake?: Pick<SegmentIntake, 'waiting' | 'commit'>;
 }
 
 export class MqttLink {
@@ -104,7 +112,7 @@ export class MqttLink {
       this.publishInventory();
       this.opts.onConnect?.();
       this.inflight.clear();
-      void this.flush();
+      this.flush();
     });
     client.on('close', () => {
       // Back off while the broker stays away; mqtt.js reads reconnectPeriod at each attempt.
@@ -152,48 +160,78 @@ export class MqttLink {
   /** Each batch interval: nothing new in the catalogue and nothing left over means no query at all. */
   private tick(): void {
     if (!this.batchTimer) return; // stopped meanwhile
-    const { added } = this.opts.catalogue;
-    if (added.segments === this.seenSegments && added.outbox === this.seenOutbox && !this.flushAgain) return;
+    const { catalogue, intake } = this.opts;
+    const { added } = catalogue;
+    const acks = catalogue.acknowledgedWaiting;
+    // Acknowledged rows go with the next write; with none coming, they wait a few seconds at most.
+    const acksDue = acks.count > 0 && Date.now() - acks.sinceMs >= ACK_ROWS_WAIT_MS;
+    if (!intake?.waiting() && added.segments === this.seenSegments && added.outbox === this.seenOutbox && !this.flushAgain && !acksDue) return;
     this.batch();
   }
 
-  /** Moves new catalogue segments into outbox messages, then sends what the outbox holds. */
+  /**
+   * Catalogues the segments waiting in the intake, moves new catalogue segments into outbox
+   * messages, deletes the acknowledged rows and reads what to send: one transaction, so one commit
+   * and one round of SQLite's file locks for all of it. Then sends.
+   */
   batch(): void {
-    const { catalogue } = this.opts;
-    const segmentsBefore = catalogue.added.segments;
+    const { catalogue, intake } = this.opts;
+    let committed: (() => void) | undefined;
+    let pending: OutboxMessage[] | null = null;
     try {
-      while (
-        catalogue.announceSegments(BATCH_MAX, (segments) => {
-          const msg = encodeMessage('segments', { venueId: this.venueId, segments });
-          return { id: msg.id, topic: topics.segments(this.venueId), payload: JSON.stringify(msg) };
-        }) === BATCH_MAX
-      );
-      this.seenSegments = segmentsBefore;
+      catalogue.write(() => {
+        committed = intake?.commit();
+        const segmentsBefore = catalogue.added.segments;
+        while (
+          catalogue.announceSegments(BATCH_MAX, (segments) => {
+            const msg = encodeMessage('segments', { venueId: this.venueId, segments });
+            return { id: msg.id, topic: topics.segments(this.venueId), payload: JSON.stringify(msg) };
+          }) === BATCH_MAX
+        );
+        this.seenSegments = segmentsBefore;
+        pending = this.readPending();
+      });
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'cannot build segment batch');
+      // The intake keeps its segments and the rows their state: the next tick tries again.
+      this.log.error({ err: (err as Error).message }, 'cannot catalogue or announce new segments; trying again');
+      return;
     }
-    void this.flush();
+    committed?.();
+    if (pending) this.send(pending);
   }
 
-  private async flush(): Promise<void> {
+  private flush(): void {
+    const pending = this.readPending();
+    if (pending) this.send(pending);
+  }
+
+  /** The outbox messages to publish now: null when not connected or the in-flight window is full. */
+  private readPending(): OutboxMessage[] | null {
+    if (!this.client?.connected || this.flushing) return null;
+    if (this.inflight.size >= MAX_INFLIGHT) {
+      this.flushAgain = true;
+      return null;
+    }
+    const outboxBefore = this.opts.catalogue.added.outbox;
+    const limit = MAX_INFLIGHT + this.inflight.size;
+    const pending = this.opts.catalogue.pending(limit);
+    this.seenOutbox = outboxBefore;
+    // A full page may have more behind it: look again next tick.
+    this.flushAgain = pending.length >= limit;
+    return pending;
+  }
+
+  private send(pending: OutboxMessage[]): void {
     const client = this.client;
     if (!client?.connected || this.flushing) return;
     this.flushing = true;
     try {
-      const room = MAX_INFLIGHT - this.inflight.size;
-      if (room <= 0) {
-        this.flushAgain = true;
-        return;
-      }
-      const outboxBefore = this.opts.catalogue.added.outbox;
-      const limit = MAX_INFLIGHT + this.inflight.size;
-      const pending = this.opts.catalogue.pending(limit);
-      this.seenOutbox = outboxBefore;
-      // A full page may have more behind it: look again next tick.
-      this.flushAgain = pending.length >= limit;
       for (const m of pending) {
         if (this.inflight.has(m.id)) continue;
-        if (this.inflight.size >= MAX_INFLIGHT || !client.connected) break;
+        if (this.inflight.size >= MAX_INFLIGHT || !client.connected) {
+          this.flushAgain = true;
+          break;
+        }
         this.inflight.add(m.id);
         client.publish(m.topic, m.payload, { qos: 1, retain: m.retain }, (err) => {
           this.inflight.delete(m.id);
@@ -204,7 +242,8 @@ export class MqttLink {
           }
           this.opts.catalogue.acknowledge(m.id);
           this.delivered++;
-          if (this.inflight.size === 0) void this.flush();
+          // More to send only if a page was full, a publish failed or something was queued since.
+          if (this.inflight.size === 0 && (this.flushAgain || this.opts.catalogue.added.outbox !== this.seenOutbox)) this.flush();
         });
       }
     } finally {
@@ -261,14 +300,12 @@ export class MqttLink {
   async stop(timeoutMs = 3000): Promise<void> {
     this.batchTimer?.();
     this.batchTimer = null;
+    // The last segments and acknowledgements reach the catalogue and, while connected, the broker.
+    this.batch();
     const client = this.client;
     if (!client) return;
     this.client = null;
     if (client.connected) {
-      // Hand the last batch to the broker before going.
-      this.client = client;
-      this.batch();
-      this.client = null;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, timeoutMs);
         client.publish(topics.status(this.venueId), this.status(false), { qos: 1, retain: true }, () => {

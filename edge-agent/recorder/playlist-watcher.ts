@@ -132,6 +132,8 @@ export class PlaylistWatcher {
   private again = false;
   /** URIs of playlist entries already handled (catalogued, held, or known to the catalogue). */
   private readonly seen = new Set<string>();
+  /** The playlist has been read once: entries new since then are new files. */
+  private passedOnce = false;
   /** ms to add to PDT times; null until the run's first segments have been seen. */
   private correctionMs: number | null = null;
   private bound = Infinity;
@@ -199,7 +201,9 @@ export class PlaylistWatcher {
     for (const e of entries) {
       if (this.seen.has(e.uri)) continue;
       const path = join(dir, basename(e.uri));
-      if (this.opts.known(path)) {
+      // Only what the playlist listed at the first pass can be known already (ffmpeg names each new
+      // segment anew): a catalogue query per new segment would find nothing.
+      if (!this.passedOnce && this.opts.known(path)) {
         this.seen.add(e.uri);
         continue;
       }
@@ -226,6 +230,7 @@ export class PlaylistWatcher {
       this.samples++;
       this.held.push(observed);
     }
+    this.passedOnce = true;
     // Only what the playlist still lists can come again (a sliding window): a run that records for
     // weeks keeps a few dozen names, not every segment it ever made.
     if (this.seen.size > 2 * entries.length) {

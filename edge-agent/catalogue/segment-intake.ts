@@ -1,0 +1,50 @@
+import type { SegmentRecord } from '../../protocol/index.ts';
+import type { SegmentChain } from '../integrity/segment-chain.ts';
+
+type Segment = SegmentRecord & { path: string };
+
+/**
+ * New segments on their way into the catalogue. The recorders hand each one here as they find it;
+ * the outbox batcher catalogues all that came in the same tick, for every camera, inside its own
+ * transaction with their announcement and the acknowledged outbox rows (link/mqtt-link.ts batch()).
+ * That is one SQLite commit a tick where each segment used to cost three (its row, its
+ * announcement, the broker's acknowledgement), each a WAL append and a round of file locks: at
+ * one camera, most of the system calls the box made per segment (docs/benchmarks.md).
+ */
+export class SegmentIntake {
+  private queued: Segment[] = [];
+
+  constructor(
+    private readonly o: {
+      chain: SegmentChain;
+      /** Runs the batcher (it calls commit() in its transaction). */
+      flush: () => void;
+      /** Segments catalogued for the first time, in the order they came, once committed. */
+      onAdded: (added: Segment[]) => void;
+    },
+  ) {}
+
+  add(segment: Segment): void {
+    this.queued.push(segment);
+    // After the rest of this tick's playlist passes: the other cameras' new segments join the commit.
+    if (this.queued.length === 1) setImmediate(this.o.flush);
+  }
+
+  waiting(): number {
+    return this.queued.length;
+  }
+
+  /**
+   * Chains and catalogues what is waiting (inside the caller's transaction). The segments leave the
+   * queue only in the returned callback, called once that transaction is committed: a failed
+   * commit leaves them to the next try.
+   */
+  commit(): () => void {
+    const batch = this.queued.slice();
+    const added = batch.filter((s) => this.o.chain.append(s).added);
+    return () => {
+      this.queued.splice(0, batch.length);
+      if (added.length > 0) this.o.onAdded(added);
+    };
+  }
+}
