@@ -34,15 +34,17 @@ export function barcodeLayout(width: number, height: number): BarcodeLayout {
 
 /**
  * ffmpeg filter strings (to join with ",") drawing the barcode of wall-clock second
- * floor(epochStartSeconds + t); `epochStartSeconds` is the wall-clock time of the stream's t = 0
- * and may be fractional so the bits flip on the wall-clock second boundary.
+ * floor(now + clockOffsetSeconds), "now" read (expression `time(0)`) as each frame is drawn. Not
+ * the spawn time plus the frame time `t`: that lags the real clock by however long ffmpeg took to
+ * start, seconds on a loaded machine, and the camera's clock would be wrong by it. With `-re` a
+ * frame is drawn when it is due, so this is when a real camera would have captured it.
  */
-export function barcodeFilters(epochStartSeconds: number, size: { width: number; height: number }): string[] {
+export function barcodeFilters(clockOffsetSeconds: number, size: { width: number; height: number }): string[] {
   const { cell, x0, y0, bandY, bandHeight } = barcodeLayout(size.width, size.height);
   // Thickness equal to the box size fills it in every ffmpeg version (t=fill is newer than 2018).
   const box = (x: number, y: number, w: number, h: number, color: string, enable?: string): string =>
     `drawbox=x=${x}:y=${y}:w=${w}:h=${h}:color=${color}:t=${Math.max(w, h)}` + (enable ? `:enable='${enable}'` : '');
-  const second = `floor(${epochStartSeconds.toFixed(3)}+t)`;
+  const second = `floor(time(0)+${clockOffsetSeconds.toFixed(3)})`;
   const bit = (b: number): string => `mod(floor(${second}/${2 ** b}),2)`;
   const filters = [box(0, bandY, size.width, bandHeight, 'black'), box(x0, y0, cell, cell, 'white')];
   for (let i = 0; i < DATA_BITS; i++) {
@@ -52,6 +54,8 @@ export function barcodeFilters(epochStartSeconds: number, size: { width: number;
   const parity = Array.from({ length: DATA_BITS }, (_, b) => bit(b)).join('+');
   filters.push(box(x0 + (DATA_BITS + 1) * cell, y0, cell, cell, 'white', `eq(mod(${parity},2),1)`));
   // Commas inside the enable expressions would split the filter chain: the quotes protect them.
+  // Each box reads the clock itself: a frame drawn across a second boundary (a window of
+  // microseconds a second) can mix two seconds, which the parity cell shows in most cases.
   return filters;
 }
 

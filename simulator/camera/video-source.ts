@@ -45,15 +45,15 @@ export interface VideoSource {
   readonly pid: number | null;
   /** Number of times ffmpeg was (re)started. */
   readonly starts: number;
-  /** Wall-clock time (ms) the current ffmpeg run's t = 0 maps to. */
+  /** Wall-clock time (ms, with the clock offset) the current ffmpeg run was started at; its barcode reads the clock frame by frame. */
   readonly epochStartMs: number | null;
   /** Resolves once the process is spawned and has published for `ms` milliseconds without dying. */
   waitRunning(ms?: number): Promise<void>;
 }
 
-export function buildFfmpegArgs(o: Required<Pick<VideoSourceOptions, 'publishUrl' | 'width' | 'height' | 'fps' | 'codec' | 'audio' | 'bitrateKbps'>> & { label?: string; keyframeSeconds?: number }, epochStartSeconds: number): string[] {
+export function buildFfmpegArgs(o: Required<Pick<VideoSourceOptions, 'publishUrl' | 'width' | 'height' | 'fps' | 'codec' | 'audio' | 'bitrateKbps'>> & { label?: string; keyframeSeconds?: number }, epochStartSeconds: number, clockOffsetSeconds = 0): string[] {
   const size = { width: o.width, height: o.height };
-  const filters = [...barcodeFilters(epochStartSeconds, size)];
+  const filters = [...barcodeFilters(clockOffsetSeconds, size)];
   const text = clockTextFilter(epochStartSeconds, size, o.label);
   if (text) filters.push(text);
   filters.push('format=yuv420p');
@@ -102,7 +102,7 @@ export function startVideoSource(options: VideoSourceOptions): VideoSource {
     if (!wanted || child) return;
     // ffmpeg's t = 0 is a few tens of ms after spawn; the barcode tolerates that.
     epochStartMs = Date.now() + (options.clockOffsetMs ?? 0);
-    const args = buildFfmpegArgs(o, epochStartMs / 1000);
+    const args = buildFfmpegArgs(o, epochStartMs / 1000, (options.clockOffsetMs ?? 0) / 1000);
     const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
     starts++;
