@@ -123,7 +123,7 @@ export function clockTextFilter(epochStartSeconds: number, size: { width: number
   const prefix = safe ? `${safe}  ` : '';
   // %{pts:localtime:OFFSET} prints OFFSET + pts as a local date and time; supported since 2016.
   const text = `${prefix}%{pts\\:localtime\\:${Math.floor(epochStartSeconds)}}`;
-  // The offset is whole seconds (drawtext parses it as a duration); the text is for people, so
-  // being up to a second behind the barcode is fine.
+  // The offset is whole seconds (drawtext parses it as a duration), and counts from ffmpeg's spawn,
+  // so the text can be behind the barcode by its start-up: it is for people, the barcode for tests.
   return `drawtext=fontfile=${font}:text='${text}':x=8:y=8:fontsize=${fontsize}:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=4`;
 }

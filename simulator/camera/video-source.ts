@@ -100,7 +100,8 @@ export function startVideoSource(options: VideoSourceOptions): VideoSource {
   function spawnOnce(): void {
     restartTimer = null;
     if (!wanted || child) return;
-    // ffmpeg's t = 0 is a few tens of ms after spawn; the barcode tolerates that.
+    // Only the human-readable clock counts from here (it lags by ffmpeg's start-up, for people
+    // that is fine); the barcode tests read takes the clock frame by frame.
     epochStartMs = Date.now() + (options.clockOffsetMs ?? 0);
     const args = buildFfmpegArgs(o, epochStartMs / 1000, (options.clockOffsetMs ?? 0) / 1000);
     const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
