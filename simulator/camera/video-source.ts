@@ -100,8 +100,8 @@ export function startVideoSource(options: VideoSourceOptions): VideoSource {
   function spawnOnce(): void {
     restartTimer = null;
     if (!wanted || child) return;
-    // Only the human-readable clock counts from here (it lags by ffmpeg's start-up, for people
-    // that is fine); the barcode tests read takes the clock frame by frame.
+    // Only the human-readable clock counts from here (it lags by ffmpeg's start-up, which is fine
+    // for people); the barcode that tests read takes the wall clock as each frame is drawn.
     epochStartMs = Date.now() + (options.clockOffsetMs ?? 0);
     const args = buildFfmpegArgs(o, epochStartMs / 1000, (options.clockOffsetMs ?? 0) / 1000);
     const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
