@@ -48,6 +48,9 @@ export const CameraInfo = z.object({
   xaddr: z.string().max(500).nullable(),
   /** Stream URI without credentials. */
   streamUri: z.string().max(500).nullable(),
+  /** Codecs of the recording as ffmpeg names them ("h264", "hevc"; "aac"), read from its segments. Video is
+   * the camera's own (stream copy); audio is always recorded as AAC, so audioCodec says whether the
+   * camera sends audio at all; null until the first segment. */
   videoCodec: z.string().max(32).nullable(),
   audioCodec: z.string().max(32).nullable(),
   recording: z.boolean(),

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { SegmentRecord } from '../../protocol/index.ts';
 import { PlaylistWatcher } from './playlist-watcher.ts';
-import { startRecording, type Codecs, type RecordingRun } from './ffmpeg.ts';
+import { startRecording, type RecordingRun } from './ffmpeg.ts';
+import type { Codecs } from './ts-probe.ts';
 import { classifyFailure, type RecorderFailure } from './failure-cause.ts';
 import { everyTick } from '../schedule/shared-tick.ts';
 
@@ -111,20 +112,20 @@ export class CameraRecorder {
       },
       onError: (err) => log.warn({ err: err.message }, 'playlist watcher failed'),
       onFps: o.onFps,
+      // Before the run's first onSegment, so that segment already knows whether the camera sends audio.
+      onCodecs: (c) => {
+        hasAudio = c.audio !== null;
+        if (c.video === 'hevc') {
+          log.warn({ videoCodec: c.video }, 'camera sends H.265 (HEVC): recorded as is, but browsers cannot play it; set the camera to H.264');
+        }
+        log.info({ videoCodec: c.video, audioCodec: c.audio }, 'stream codecs');
+        o.onState({ recording: segments > 0, codecs: c });
+      },
       pollMs: o.catalogueIntervalMs,
       anchorSamples: o.clockAnchorSegments,
     });
     this.watcher = watcher;
     watcher.start();
-    void run.codecs.then((c) => {
-      if (!c.video) return;
-      hasAudio = c.audio !== null;
-      if (c.video === 'hevc' || c.video === 'h265') {
-        log.warn({ videoCodec: c.video }, 'camera sends H.265 (HEVC): recorded as is, but browsers cannot play it; set the camera to H.264');
-      }
-      log.info({ videoCodec: c.video, audioCodec: c.audio }, 'stream codecs');
-      o.onState({ recording: segments > 0, codecs: c });
-    });
 
     // A camera that stops sending leaves ffmpeg waiting forever: restart it when no segment comes.
     const stallMs = o.watchdogMs ?? Math.max(20_000, o.segmentSeconds * 8_000);

@@ -29,11 +29,6 @@ export interface RecordingSpec {
   dir: string;
 }
 
-export interface Codecs {
-  video: string | null;
-  audio: string | null;
-}
-
 export interface ExitInfo {
   /** True when we asked it to stop (SIGINT) and it did: the playlist is closed. */
   graceful: boolean;
@@ -45,8 +40,6 @@ export interface RecordingRun {
   readonly args: string[];
   readonly playlist: string;
   readonly pid: number | undefined;
-  /** Resolves once ffmpeg has read the stream headers (first word of ffmpeg's codec names, e.g. "h264", "hevc"). */
-  readonly codecs: Promise<Codecs>;
   readonly exited: Promise<ExitInfo>;
   /** SIGINT (so the playlist gets #EXT-X-ENDLIST), then SIGKILL after `killAfterMs`. */
   stop(killAfterMs?: number): Promise<ExitInfo>;
@@ -72,7 +65,10 @@ export function recordingArgs(spec: RecordingSpec): { input: string; inputOption
     // first segment (cameras announce their codecs in the SDP anyway).
     // No stats line: the camera's real frame rate comes from the segments' own timestamps
     // (ts-probe.ts), and each stats line was a wake-up of the agent per camera to parse it.
-    inputOptions: ['-nostdin', '-nostats', '-analyzeduration', '1000000', '-probesize', '1000000', '-rtsp_transport', spec.transport],
+    // Warnings and errors only: at the info level the HLS muxer prints "Opening … for writing"
+    // twice a segment, and reading those lines cost the agent a third of its CPU (docs/benchmarks.md).
+    // The codecs, which ffmpeg lists only at info, come from the segments' PMT (ts-probe.ts).
+    inputOptions: ['-nostdin', '-nostats', '-loglevel', 'warning', '-analyzeduration', '1000000', '-probesize', '1000000', '-rtsp_transport', spec.transport],
     outputOptions: [
       '-map', '0:v:0',
       '-map', '0:a:0?',
@@ -95,8 +91,6 @@ export function recordingArgs(spec: RecordingSpec): { input: string; inputOption
   };
 }
 
-const codecName = (s: string | undefined): string | null => (s ? (s.trim().split(/[\s(]/)[0] ?? '').toLowerCase() || null : null);
-
 export function startRecording(spec: RecordingSpec, onStderr?: (line: string) => void): RecordingRun {
   const a = recordingArgs(spec);
   const command = ffmpeg(a.input)
@@ -106,21 +100,14 @@ export function startRecording(spec: RecordingSpec, onStderr?: (line: string) =>
     .output(a.output);
 
   let stopping = false;
-  let resolveCodecs!: (c: Codecs) => void;
-  const codecs = new Promise<Codecs>((r) => (resolveCodecs = r));
   let resolveExit!: (e: ExitInfo) => void;
   const exited = new Promise<ExitInfo>((r) => (resolveExit = r));
 
-  command.on('codecData', (data: { video?: string; audio?: string }) => {
-    resolveCodecs({ video: codecName(data.video), audio: codecName(data.audio) });
-  });
   if (onStderr) command.on('stderr', (line: string) => onStderr(redact(line)));
   command.on('end', () => {
-    resolveCodecs({ video: null, audio: null });
     resolveExit({ graceful: true, error: null });
   });
   command.on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
-    resolveCodecs({ video: null, audio: null });
     // A SIGINT stop makes ffmpeg exit with 255 and fluent-ffmpeg call it an error: it is a normal end.
     if (stopping && /exited with code 255|killed with signal SIGINT/.test(err.message)) {
       resolveExit({ graceful: true, error: null });
@@ -141,7 +128,6 @@ export function startRecording(spec: RecordingSpec, onStderr?: (line: string) =>
     get pid() {
       return proc()?.pid;
     },
-    codecs,
     exited,
     async stop(killAfterMs = 5000) {
       stopping = true;

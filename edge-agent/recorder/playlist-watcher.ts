@@ -3,7 +3,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from
 import { basename, dirname, join } from 'node:path';
 import type { SegmentRecord } from '../../protocol/index.ts';
 import { everyTick } from '../schedule/shared-tick.ts';
-import { TsProbe } from './ts-probe.ts';
+import { TsProbe, type Codecs } from './ts-probe.ts';
 
 /**
  * Follows one run's HLS playlist and turns each completed segment into a catalogue record once.
@@ -110,6 +110,8 @@ export interface WatcherOptions {
   onError: (err: Error) => void;
   /** The frame rate of each new segment, from its own timestamps (for health). */
   onFps?: (fps: number) => void;
+  /** The run's codecs, once: from its first segment that has a PMT. */
+  onCodecs?: (codecs: Codecs) => void;
   pollMs?: number;
   /** Segments held back at the start of a run to settle its clock correction. */
   anchorSamples?: number;
@@ -140,6 +142,7 @@ export class PlaylistWatcher {
   private samples = 0;
   private held: Observed[] = [];
   private final = false;
+  private codecsKnown = false;
   lastSegmentAt = Date.now();
 
   constructor(private readonly opts: WatcherOptions) {}
@@ -221,6 +224,13 @@ export class PlaylistWatcher {
       this.lastSegmentAt = Date.now();
       const fps = probe.fps();
       if (fps !== null) this.opts.onFps?.(fps);
+      if (!this.codecsKnown) {
+        const codecs = probe.codecs();
+        if (codecs) {
+          this.codecsKnown = true;
+          this.opts.onCodecs?.(codecs);
+        }
+      }
       const observed = { entry: e, path, bytes, sha256, audio: probe.result() };
       if (this.correctionMs !== null) {
         this.emit(observed);

@@ -17,6 +17,9 @@ const PACKET = 188;
 const SYNC = 0x47;
 /** PMT stream types of audio: MPEG-1/2 audio, AAC (ADTS, LATM), AC-3, E-AC-3, and G.711 as private data is not used by ffmpeg's muxer. */
 const AUDIO_STREAM_TYPES = new Set([0x03, 0x04, 0x0f, 0x11, 0x81, 0x87]);
+/** ffmpeg's names of the PMT stream types it writes (video is stream-copied: the camera's own codec). */
+const VIDEO_CODECS: Record<number, string> = { 0x01: 'mpeg1video', 0x02: 'mpeg2video', 0x10: 'mpeg4', 0x1b: 'h264', 0x24: 'hevc' };
+const AUDIO_CODECS: Record<number, string> = { 0x03: 'mp2', 0x04: 'mp2', 0x0f: 'aac', 0x11: 'aac_latm', 0x81: 'ac3', 0x87: 'eac3' };
 const PTS_WRAP = 2 ** 33;
 const STALE_TICKS = 90_000; // 1 s at 90 kHz
 
@@ -27,6 +30,12 @@ export function ptsDeltaMs(a: number, b: number): number {
   return d / 90;
 }
 
+/** The codecs a recording holds, as ffmpeg names them (e.g. "h264", "hevc", "aac"); null: none. */
+export interface Codecs {
+  video: string | null;
+  audio: string | null;
+}
+
 export class TsProbe {
   private carry: Buffer | null = null;
   private pmtPid = -1;
@@ -34,6 +43,8 @@ export class TsProbe {
   private readonly audioPids = new Uint8Array(0x2000);
   private audioStreams = 0;
   private videoPid = -1;
+  private videoType = -1;
+  private audioType = -1;
   private sawPmt = false;
   /** PTS (90 kHz) of the first video PES; ticks from it to the latest video PTS; video PES count. */
   firstVideoPts: number | null = null;
@@ -82,6 +93,16 @@ export class TsProbe {
     // Ticks the newest audio lies before the first video frame, modulo the 33-bit wrap.
     const behind = (this.firstVideoPts - this.lastAudioPts + PTS_WRAP) % PTS_WRAP;
     return behind <= STALE_TICKS || behind > PTS_WRAP / 2;
+  }
+
+  /**
+   * The segment's codecs from its PMT; null when the bytes had none. The recorder reads them here
+   * rather than from ffmpeg's stream listing, which it prints only at the info log level — and at
+   * that level the HLS muxer also prints two lines a segment, each a wake-up of the agent.
+   */
+  codecs(): Codecs | null {
+    if (this.broken || !this.sawPmt) return null;
+    return { video: VIDEO_CODECS[this.videoType] ?? null, audio: AUDIO_CODECS[this.audioType] ?? null };
   }
 
   private packet(b: Buffer, at: number): void {
@@ -136,8 +157,11 @@ export class TsProbe {
       if (AUDIO_STREAM_TYPES.has(type)) {
         if (this.audioPids[pid] === 0) this.audioStreams++;
         this.audioPids[pid] = 1;
+        if (this.audioType < 0) this.audioType = type;
+      } else if (this.videoPid < 0 && VIDEO_CODECS[type] !== undefined) {
+        this.videoPid = pid;
+        this.videoType = type;
       }
-      else if (this.videoPid < 0 && (type === 0x1b || type === 0x24 || type === 0x01 || type === 0x02 || type === 0x10)) this.videoPid = pid;
       q += 5 + (((b[q + 3]! & 0x0f) << 8) | b[q + 4]!);
     }
   }

@@ -56,7 +56,7 @@ describe('edge agent against the simulated venue', () => {
     expect(cam.videoCodec).toBeTruthy();
     expect(cam.lastError).toBeNull();
     expect(cam.videoCodec).toBe('h264');
-    expect(cam.audioCodec).toBe('pcm_mulaw');
+    expect(cam.audioCodec).toBe('aac'); // the camera's G.711, as recorded
     expect(cam.manufacturer).toBeTruthy();
     expect(agent.recorder(cam.id)!.lastArgs.join(' ')).toContain('-c:v copy');
     // One recorder ffmpeg: the camera with the wrong password never got one.

@@ -15,11 +15,11 @@ describe('TS probe', () => {
   const scratch = scratchDir('ts-probe');
   afterAll(() => scratch.remove());
 
-  const segment = (name: string, fps: number, audio: boolean): string => {
+  const segment = (name: string, fps: number, audio: boolean, video = 'libx264'): string => {
     const out = join(scratch.dir, name);
     const args = ['-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=${fps}`];
     if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=800:sample_rate=8000');
-    args.push('-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(fps));
+    args.push('-t', '2', '-c:v', video, '-preset', 'ultrafast', '-g', String(fps));
     if (audio) args.push('-c:a', 'aac');
     args.push('-f', 'mpegts', out);
     const r = spawnSync(ffmpegPath(), args, { stdio: 'pipe' });
@@ -37,10 +37,22 @@ describe('TS probe', () => {
     }
   });
 
+  it('names the codecs from the PMT, as ffmpeg names them (the recorder no longer reads its stream listing)', () => {
+    const read = (file: string) => {
+      const probe = new TsProbe();
+      hashSegmentFile(file, probe.push);
+      return probe.codecs();
+    };
+    expect(read(segment('h264-aac.ts', 10, true))).toEqual({ video: 'h264', audio: 'aac' });
+    expect(read(segment('h264.ts', 10, false))).toEqual({ video: 'h264', audio: null });
+    expect(read(segment('hevc-aac.ts', 10, true, 'libx265'))).toEqual({ video: 'hevc', audio: 'aac' });
+  });
+
   it('says nothing of bytes that are not MPEG-TS', () => {
     const probe = new TsProbe();
     probe.push(Buffer.alloc(188 * 4, 0x11));
     expect(probe.fps()).toBeNull();
     expect(probe.result()).toBeNull();
+    expect(probe.codecs()).toBeNull();
   });
 });
