@@ -80,6 +80,17 @@ CREATE TABLE IF NOT EXISTS state (
 );
 `;
 
+/**
+ * `LIMIT n` written into the SQL text, never bound. The SQLite in better-sqlite3 (3.53) reads a
+ * bound LIMIT's value when it plans the query, so every new binding expires the statement and its
+ * next run parses and plans it again: twice the cost of the query, on the batcher's path every
+ * tick (docs/benchmarks.md). The catalogue compiles each text once, so a literal costs that once.
+ */
+export function limitSql(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`a LIMIT must be a whole number ≥ 0, not ${n}`);
+  return `LIMIT ${n}`;
+}
+
 const toRecord = (r: SegmentRow): CataloguedSegment => ({
   id: r.id,
   cameraId: r.camera_id,
@@ -192,9 +203,9 @@ export class Catalogue {
       .prepare(
         `SELECT s.* FROM segments s JOIN cameras c ON c.id = s.camera_id
          WHERE c.room_id = ? AND s.uploaded_at IS NULL AND s.start_ms < ? AND s.end_ms > ?
-         ORDER BY s.start_ms LIMIT ?`,
+         ORDER BY s.start_ms ${limitSql(limit)}`,
       )
-      .all(window.roomId, to, from, limit) as SegmentRow[];
+      .all(window.roomId, to, from) as SegmentRow[];
     return rows.map(toRecord);
   }
 
@@ -229,7 +240,7 @@ export class Catalogue {
     if (this.db.prepare('SELECT 1 FROM segments WHERE announced = 0 LIMIT 1').get() === undefined) return 0;
     // One transaction function for the catalogue's life (db.transaction builds a new wrapper).
     this.announceTx ??= this.db.transaction((max: number, build: BuildSegmentBatch) => {
-      const rows = this.db.prepare('SELECT * FROM segments WHERE announced = 0 ORDER BY start_ms LIMIT ?').all(max) as SegmentRow[];
+      const rows = this.db.prepare(`SELECT * FROM segments WHERE announced = 0 ORDER BY start_ms ${limitSql(max)}`).all() as SegmentRow[];
       if (rows.length === 0) return 0;
       const records: SegmentRecord[] = rows.map((r) => {
         const { path: _path, uploadedAt: _u, ...rec } = toRecord(r);
@@ -247,7 +258,10 @@ export class Catalogue {
    * The outbox in order, without what the broker has acknowledged but is not deleted yet.
    */
   pending(limit = 100): OutboxMessage[] {
-    const rows = this.db.prepare('SELECT id, topic, payload, retain, created_at FROM outbox ORDER BY seq LIMIT ?').all(limit + this.acknowledged.size) as {
+    // Acknowledged rows still in the table are skipped below; rounding their count to a power of
+    // two keeps the texts (and so the compiled statements, see limitSql) few.
+    const skipped = this.acknowledged.size === 0 ? 0 : 2 ** Math.ceil(Math.log2(this.acknowledged.size));
+    const rows = this.db.prepare(`SELECT id, topic, payload, retain, created_at FROM outbox ORDER BY seq ${limitSql(limit + skipped)}`).all() as {
       id: string;
       topic: string;
       payload: string;

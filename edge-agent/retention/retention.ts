@@ -4,7 +4,7 @@ import { unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { EdgeAgentConfig } from '../../config/schema.ts';
 import { encodeMessage, topics } from '../../protocol/index.ts';
-import type { Catalogue } from '../catalogue/catalogue.ts';
+import { limitSql, type Catalogue } from '../catalogue/catalogue.ts';
 import type { HoldBook } from './holds.ts';
 import { everyTick } from '../schedule/shared-tick.ts';
 
@@ -161,9 +161,9 @@ export class Retention {
         `SELECT s.id, s.camera_id, c.room_id, s.path, s.start_ms, s.end_ms, s.bytes, s.sha256
          FROM segments s LEFT JOIN cameras c ON c.id = s.camera_id
          WHERE (s.start_ms > ? OR (s.start_ms = ? AND s.id > ?)) AND s.end_ms <= ?
-         ORDER BY s.start_ms, s.id LIMIT ?`,
+         ORDER BY s.start_ms, s.id ${limitSql(limit)}`,
       )
-      .all(afterStartMs, afterStartMs, afterId, endBeforeMs, limit) as Candidate[];
+      .all(afterStartMs, afterStartMs, afterId, endBeforeMs) as Candidate[];
   }
 
   private async remove(c: Candidate, reason: RemovalReason, freeBefore: number): Promise<void> {

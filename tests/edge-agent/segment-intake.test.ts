@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Catalogue } from '../../edge-agent/catalogue/catalogue.ts';
+import { Catalogue, limitSql } from '../../edge-agent/catalogue/catalogue.ts';
 import { SegmentIntake } from '../../edge-agent/catalogue/segment-intake.ts';
 import { SegmentChain } from '../../edge-agent/integrity/segment-chain.ts';
 import { MqttLink } from '../../edge-agent/link/mqtt-link.ts';
@@ -114,5 +114,16 @@ describe('segment intake and the outbox batcher', () => {
     const reopened = new Catalogue(file);
     open.push(reopened);
     expect(reopened.pending().map((m) => m.id)).toEqual(['m4']);
+  });
+
+  it('reads limits written into the SQL (never bound, see limitSql), acknowledged rows skipped past any count', () => {
+    const { venueId, catalogue } = setup();
+    for (let i = 1; i <= 9; i++) catalogue.enqueue({ id: `m${i}`, topic: topics.events(venueId), payload: '{}' });
+    for (const id of ['m1', 'm2', 'm3', 'm5', 'm6']) catalogue.acknowledge(id);
+    expect(catalogue.pending(2).map((m) => m.id)).toEqual(['m4', 'm7']);
+    expect(catalogue.pending(3).map((m) => m.id)).toEqual(['m4', 'm7', 'm8']);
+    expect(catalogue.pending().map((m) => m.id)).toEqual(['m4', 'm7', 'm8', 'm9']);
+    expect(limitSql(200)).toBe('LIMIT 200');
+    for (const bad of [1.5, -1, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => limitSql(bad)).toThrow(/whole number/);
   });
 });
