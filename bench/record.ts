@@ -189,7 +189,24 @@ export async function benchRecord(opts: { counts: number[]; seconds: number; war
         if (mode === 'concurrent') {
           // Both sides record the same cameras in the same window: whatever else the machine does
           // falls on both at the same moments (each side also loads the other, alike).
-          const [x, y] = await measureSides([startBaseline(n), startAgent(n)]);
+          // The side that connects to a camera second pays more for the same stream (same-machine
+          // A/B at N = 4: ~4 % more ffmpeg CPU, whichever side that was), and the agent, which asks
+          // the camera over ONVIF first, always came second: so the order alternates every round.
+          let sides: Side[];
+          if (r % 2 === 0) sides = [startBaseline(n), startAgent(n)];
+          else {
+            const agent = startAgent(n);
+            try {
+              await agent.ready;
+              // Its recorders are started; give them a moment to open their RTSP sessions.
+              await sleep(3000);
+            } catch (err) {
+              await agent.stop();
+              throw err;
+            }
+            sides = [startBaseline(n), agent];
+          }
+          const [x, y] = await measureSides(sides);
           b.push(x!);
           a.push(y!);
         } else if (r % 2 === 0) {
@@ -236,7 +253,7 @@ export function recordReport(run: RecordRun): string {
   });
   return [
     run.mode === 'concurrent'
-      ? `**Concurrent**: the baseline's N ffmpeg processes and the agent record the same N cameras at the same time, measured over the same ${run.seconds} s window after a ${run.warmupSeconds} s warm-up, ${run.rounds} rounds added up. Whatever else the machine does falls on both sides at the same moments.`
+      ? `**Concurrent**: the baseline's N ffmpeg processes and the agent record the same N cameras at the same time, measured over the same ${run.seconds} s window after a ${run.warmupSeconds} s warm-up, ${run.rounds} rounds added up. Whatever else the machine does falls on both sides at the same moments. Which side connects to the cameras first alternates every round (the second pays ~4 % more ffmpeg CPU for the same stream).`
       : `**Interleaved**: the sides take turns, ${run.rounds} rounds per N with the order swapped each round (baseline, agent, agent, baseline, …), each window ${run.seconds} s after a ${run.warmupSeconds} s warm-up, the rounds added up: drift over time falls on both sides alike, bursts of other work need not.`,
     '',
     `CPU is the scheduler's run time (user + system) of every thread of the process tree per wall-clock second (100 % = one core). "Machine busy" is the whole machine's CPU use during the windows (baseline / agent; ${os.cpus().length} cores = 100 %): the load the figures were taken under. "Ratio less idle agent" leaves out what node costs with no camera at all (the idle agent: ${pc(idle.cores, 2)} of a core, ${mb(idle.rssBytes)} MB RSS).`,
