@@ -136,7 +136,11 @@ export class Catalogue {
     const compiled = new Map<string, Database.Statement>();
     this.db.prepare = ((sql: string) => {
       let st = compiled.get(sql);
-      if (!st) compiled.set(sql, (st = compile(sql)));
+      if (!st) {
+        // Here, where every text is compiled once, so no caller can bring the recompiling back.
+        if (/\bLIMIT\s+\?/i.test(sql)) throw new Error(`bind no LIMIT, it recompiles the statement each run: write it with limitSql() (${sql})`);
+        compiled.set(sql, (st = compile(sql)));
+      }
       return st;
     }) as Database.Database['prepare'];
     // Issue 5: the hash chain link (older catalogues gain the column).

@@ -125,5 +125,6 @@ describe('segment intake and the outbox batcher', () => {
     expect(catalogue.pending().map((m) => m.id)).toEqual(['m4', 'm7', 'm8', 'm9']);
     expect(limitSql(200)).toBe('LIMIT 200');
     for (const bad of [1.5, -1, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => limitSql(bad)).toThrow(/whole number/);
+    expect(() => catalogue.db.prepare('SELECT id FROM outbox LIMIT ?')).toThrow(/limitSql/);
   });
 });
