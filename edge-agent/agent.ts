@@ -153,7 +153,6 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
   const live = new LivePusher({ centreUrl: config.centre.url, token: config.centre.token, logger: logger.child({ component: 'live' }) });
   const intake = new SegmentIntake({
     chain,
-    flush: () => link.batch(),
     onAdded: () => uploader.kick(),
   });
   const link = new MqttLink({

@@ -5,11 +5,16 @@ type Segment = SegmentRecord & { path: string };
 
 /**
  * New segments on their way into the catalogue. The recorders hand each one here as they find it;
- * the outbox batcher catalogues all that came in the same tick, for every camera, inside its own
+ * the outbox batcher catalogues all that came since its last tick, for every camera, inside its own
  * transaction with their announcement and the acknowledged outbox rows (link/mqtt-link.ts batch()).
  * That is one SQLite commit a tick where each segment used to cost three (its row, its
  * announcement, the broker's acknowledgement), each a WAL append and a round of file locks: at
  * one camera, most of the system calls the box made per segment (docs/benchmarks.md).
+ *
+ * A segment waits for the batcher's tick, which comes once a segment duration: each camera
+ * finishes about one segment per tick, so a commit carries one from every camera instead of each
+ * camera's segment paying for a commit, a message and its acknowledgement of its own. Nothing waits
+ * on it: the file is on disk, and a crash before the commit leaves it to the orphan-footage pass.
  */
 export class SegmentIntake {
   private queued: Segment[] = [];
@@ -17,8 +22,6 @@ export class SegmentIntake {
   constructor(
     private readonly o: {
       chain: SegmentChain;
-      /** Runs the batcher (it calls commit() in its transaction). */
-      flush: () => void;
       /** Segments catalogued for the first time, in the order they came, once committed. */
       onAdded: (added: Segment[]) => void;
     },
@@ -26,8 +29,6 @@ export class SegmentIntake {
 
   add(segment: Segment): void {
     this.queued.push(segment);
-    // After the rest of this tick's playlist passes: the other cameras' new segments join the commit.
-    if (this.queued.length === 1) setImmediate(this.o.flush);
   }
 
   waiting(): number {

@@ -26,9 +26,8 @@ describe('segment intake and the outbox batcher', () => {
     open.push(catalogue);
     const chain = new SegmentChain(catalogue);
     const added: string[] = [];
-    let link!: MqttLink;
-    const intake = new SegmentIntake({ chain, flush: () => link.batch(), onAdded: (segs) => added.push(...segs.map((s) => s.id)) });
-    link = new MqttLink({
+    const intake = new SegmentIntake({ chain, onAdded: (segs) => added.push(...segs.map((s) => s.id)) });
+    const link = new MqttLink({
       config: agentConfig({ venue: { id: venueId, name: 'Intake' }, dataDir: scratch.dir }),
       catalogue,
       intake,
@@ -45,16 +44,16 @@ describe('segment intake and the outbox batcher', () => {
     return { venueId, catalogue, chain, intake, link, added, announced };
   }
 
-  it('catalogues the segments of one tick, chained, and announces them in one message', async () => {
-    const { venueId, catalogue, intake, added, announced } = setup();
+  it('catalogues the segments that came since the last tick, chained, and announces them in one message', () => {
+    const { venueId, catalogue, intake, link, added, announced } = setup();
     const t0 = Date.now() - 60_000;
     const a = [0, 1, 2].map((i) => fakeSegment(`${venueId}.cam-a`, t0 + i * 2000, scratch.dir));
     const b = fakeSegment(`${venueId}.cam-b`, t0, scratch.dir);
     for (const s of [...a, b]) intake.add(s);
-    // Nothing is catalogued until the batcher runs, after the tick's other work.
+    // Nothing is catalogued until the batcher's tick (once a segment duration) runs.
     expect(catalogue.segments()).toHaveLength(0);
     expect(intake.waiting()).toBe(4);
-    await new Promise((r) => setImmediate(r));
+    link.batch();
 
     expect(intake.waiting()).toBe(0);
     expect(added).toEqual([...a, b].map((s) => s.id));
@@ -69,13 +68,13 @@ describe('segment intake and the outbox batcher', () => {
     }
   });
 
-  it('keeps the segments when the commit fails and catalogues them at the next batch', async () => {
+  it('keeps the segments when the commit fails and catalogues them at the next batch', () => {
     const { venueId, catalogue, intake, link, added } = setup();
     // A real SQLite failure inside the batch's transaction (as a full disk would give).
     catalogue.db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'no room'); END;`);
     const s = fakeSegment(`${venueId}.cam-a`, Date.now() - 10_000, scratch.dir);
     intake.add(s);
-    await new Promise((r) => setImmediate(r));
+    link.batch();
     // Rolled back: no row, no message, nothing reported added; the segment still waits.
     expect(catalogue.segments()).toHaveLength(0);
     expect(catalogue.outboxSize()).toBe(0);
