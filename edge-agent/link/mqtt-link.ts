@@ -130,9 +130,9 @@ export class MqttLink {
     // setImmediate: after the rest of this tick's work (the playlist polls catalogue new segments
     // and gap rows then), in the same wake-up, so what they wrote leaves now, not a tick later.
     // Once a segment duration: every camera has about one new segment by then, and they share one
-    // commit, one message and one acknowledgement (segment-intake.ts). At 4 cameras a tick every
-    // second committed ~2 times a second, one segment each; node spent 12 % less at one a 2 s
-    // segment (docs/benchmarks.md).
+    // commit, one message and one acknowledgement (segment-intake.ts). At 4 cameras and a tick
+    // every second, that was ~2 commits a second of one segment each; with a tick every 2 s segment
+    // node spent 12 % less (docs/benchmarks.md).
     const segmentMs = Math.max(1, Math.round(config.recording.segmentSeconds)) * 1000;
     this.batchTimer = everyTick(this.opts.batchIntervalMs ?? segmentMs, () => setImmediate(() => this.tick()));
   }
