@@ -13,8 +13,10 @@ type Segment = SegmentRecord & { path: string };
  *
  * A segment waits for the batcher's tick, which comes once a segment duration: each camera
  * finishes about one segment per tick, so a commit carries one from every camera instead of each
- * camera's segment paying for a commit, a message and its acknowledgement of its own. Nothing waits
- * on it: the file is on disk, and a crash before the commit leaves it to the orphan-footage pass.
+ * camera's segment paying for a commit, a message and its acknowledgement of its own. Nothing needs
+ * it sooner: live view and gap tracking take the segment from the recorder directly, a held
+ * segment's upload starts a tick later at most, and a crash before the commit leaves the file on
+ * disk to the orphan-footage pass.
  */
 export class SegmentIntake {
   private queued: Segment[] = [];
