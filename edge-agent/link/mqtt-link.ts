@@ -38,7 +38,6 @@ export interface MqttLinkOptions {
   /** Live view: push this camera's new segments to the centre for leaseSeconds (0 = stop). */
   onLive?: (live: { cameraId: string; leaseSeconds: number }) => void;
   startedAt: string;
-  batchIntervalMs?: number;
   /**
    * New segments the recorders found, catalogued in the batcher's transaction (see batch()):
    * commit() runs inside it and returns what to do once it is committed.
@@ -134,7 +133,7 @@ export class MqttLink {
     // every second, that was ~2 commits a second of one segment each; with a tick every 2 s segment
     // node spent 12 % less (docs/benchmarks.md).
     const segmentMs = Math.max(1, Math.round(config.recording.segmentSeconds)) * 1000;
-    this.batchTimer = everyTick(this.opts.batchIntervalMs ?? segmentMs, () => setImmediate(() => this.tick()));
+    this.batchTimer = everyTick(segmentMs, () => setImmediate(() => this.tick()));
   }
 
   /** Publishes the retained health report (state, not an event: the newest replaces the last). */
