@@ -344,6 +344,7 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
         states.set(f.id, state);
         catalogue.upsertCamera(state.info);
         inventoryChanged();
+        gaps.watch(f.id);
       } else {
         const prevFound = state.found;
         // Keep what still works: an ONVIF hiccup does not stop a recorder whose stream is fine.
@@ -360,6 +361,8 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
         }
       }
       if (f.description && !f.error && state.info.lastError?.startsWith('ONVIF')) update(state, { lastError: null });
+      // Not recording because the camera cannot be described: that is the cause of its missing footage.
+      if (f.error && !state.recorder && !state.found.description) gaps.noteFailure(f.id, { cause: f.errorKind === 'auth' ? 'auth_failed' : 'camera_offline', detail: f.error });
       watchEvents(state);
       if (f.description && !state.recorder && !stopped) {
         log.info({ streamUri: f.description.streamUri, roomId: f.roomId }, 'camera found; recording');

@@ -25,6 +25,8 @@ interface CameraState {
   audioLostSince: number | null;
   openVideo: OpenGap | null;
   openAudio: OpenGap | null;
+  /** Taken on (watch()) but no footage yet: lastEndMs is when, and only a failure makes a gap of the wait. */
+  noFootageYet: boolean;
 }
 
 interface SavedPending {
@@ -58,7 +60,7 @@ export class GapTracker {
   private state(cameraId: string): CameraState {
     let st = this.cameras.get(cameraId);
     if (!st) {
-      st = { lastEndMs: null, pending: null, audioExpected: false, audioLostSince: null, openVideo: null, openAudio: null };
+      st = { lastEndMs: null, pending: null, audioExpected: false, audioLostSince: null, openVideo: null, openAudio: null, noFootageYet: false };
       this.cameras.set(cameraId, st);
     }
     return st;
@@ -95,6 +97,11 @@ export class GapTracker {
          WHERE s.end_ms = (SELECT MAX(end_ms) FROM segments m WHERE m.camera_id = s.camera_id)`,
       )
       .all() as { cameraId: string; endMs: number; hasAudio: number; everAudio: number }[];
+    // A camera that never recorded here but was failing when the agent went (saved with the time
+    // the agent took it on): its failure ran from then, as if its footage had ended there.
+    for (const [cameraId, p] of Object.entries(saved)) {
+      if (p.sinceMs !== null && !rows.some((r) => r.cameraId === cameraId)) rows.push({ cameraId, endMs: p.sinceMs, hasAudio: 0, everAudio: 0 });
+    }
     const leftOpen = this.log.openGaps();
     const seen = new Set<string>();
     for (const r of rows) {
@@ -190,6 +197,20 @@ export class GapTracker {
     }
   }
 
+  /**
+   * The box takes on a camera (found or configured): from now on, footage it misses is a gap. A
+   * camera with footage here is already covered by start(); one that never recorded here has no
+   * footage to measure from, so its gaps are measured from this moment, or a camera that fails from
+   * the first day (a wrong password, an unreachable address) would have no gap rows, only holes
+   * without a cause at the centre. Its first footage after a start-up without failures is no gap.
+   */
+  watch(cameraId: string, atMs = Date.now()): void {
+    const st = this.state(cameraId);
+    if (st.lastEndMs !== null) return;
+    st.lastEndMs = atMs;
+    st.noFootageYet = true;
+  }
+
   /** The recorder of a camera stopped producing footage; the newest reason is the gap's cause. */
   noteFailure(cameraId: string, failure: Pick<RecorderFailure, 'cause' | 'detail'>): void {
     const st = this.state(cameraId);
@@ -213,7 +234,7 @@ export class GapTracker {
       // The footage is back: the open row ends where this segment starts.
       this.finish(st.openVideo, Math.max(startMs, st.openVideo.startMs), st.pending?.cause ?? st.openVideo.cause, st.pending?.detail ?? st.openVideo.detail);
       st.openVideo = null;
-    } else if (st.lastEndMs !== null && startMs > st.lastEndMs) {
+    } else if (st.lastEndMs !== null && startMs > st.lastEndMs && !(st.noFootageYet && !st.pending)) {
       this.add({
         cameraId: seg.cameraId,
         kind: 'video',
@@ -225,6 +246,7 @@ export class GapTracker {
     }
     const hadPending = st.pending !== null;
     st.pending = null;
+    st.noFootageYet = false;
     st.lastEndMs = Math.max(st.lastEndMs ?? endMs, endMs);
     if (seg.hasAudio) {
       if (st.openAudio) {

@@ -153,6 +153,44 @@ describe('gap tracker', () => {
     expect(t2.log.list(cam).map((g) => [g.cause, Date.parse(g.start), Date.parse(g.end!)])).toEqual([['agent_down', t0 + 2000, t0 + 5000]]);
   });
 
+  it('measures a camera that never recorded here from when the box took it on: a failure from the start is a gap with its cause, a clean start-up is none', async () => {
+    // A clean start-up: taken on, first footage 3 s later, no failure in between: no row.
+    const c0 = catalogue('fresh-clean');
+    const clean = new GapTracker({ catalogue: c0, venueId, thresholdSeconds: 2, logger: quietLogger() });
+    clean.start(t0);
+    clean.watch(cam, t0);
+    record(c0, clean, seg(t0 + 3000));
+    clean.stop();
+    expect(clean.log.list(cam)).toEqual([]);
+
+    // A wrong password from the first day: the row opens while it lasts and closes at the first footage.
+    const c = catalogue('fresh-failing');
+    const t1 = new GapTracker({ catalogue: c, venueId, thresholdSeconds: 2, logger: quietLogger(), heartbeatMs: 50 });
+    const now = Date.now();
+    t1.start(now - 5000);
+    t1.watch(cam, now - 5000);
+    t1.noteFailure(cam, { cause: 'auth_failed', detail: '401 Unauthorized' });
+    const open = t1.log.list(cam);
+    expect(open.map((g) => [g.cause, Date.parse(g.start), g.end])).toEqual([['auth_failed', now - 5000, null]]);
+    // Taken on again (a later discovery pass) moves nothing.
+    t1.watch(cam, now);
+    t1.stop();
+    // The agent restarts while the camera still fails: the failure keeps its cause up to the last
+    // heartbeat, the downtime is the agent's, and the failure after the restart runs to the first footage.
+    const alive = Number(c.getState('continuity:alive'));
+    const t2 = new GapTracker({ catalogue: c, venueId, thresholdSeconds: 2, logger: quietLogger() });
+    t2.start(alive + 20_000);
+    t2.watch(cam, alive + 20_000);
+    t2.noteFailure(cam, { cause: 'auth_failed', detail: '401 Unauthorized' });
+    record(c, t2, seg(alive + 25_000));
+    t2.stop();
+    expect(t2.log.list(cam).map((g) => [g.cause, Date.parse(g.start), Date.parse(g.end!)])).toEqual([
+      ['auth_failed', now - 5000, alive],
+      ['agent_down', alive, alive + 20_000],
+      ['auth_failed', alive + 20_000, alive + 25_000],
+    ]);
+  });
+
   it('writes the alive time only while a camera is failing (it dates nothing else), every beat while it is', async () => {
     const c = catalogue('alive');
     const t = new GapTracker({ catalogue: c, venueId, thresholdSeconds: 2, logger: quietLogger(), heartbeatMs: 50 });

@@ -6,7 +6,7 @@ import { agentConfig, ffmpegChildren, freePort, quietLogger, scratchDir, uniqueV
 /**
  * The whole venue box against the simulator's virtual cameras (real ONVIF SOAP and RTSP):
  * found by configured address with the onvif client, recorded; a wrong password is reported on
- * that camera and does not stop the others.
+ * that camera, with a gap row of its cause, and does not stop the others.
  */
 describe('edge agent against the simulated venue', () => {
   const venueId = uniqueVenue('sim');
@@ -68,6 +68,12 @@ describe('edge agent against the simulated venue', () => {
     expect(bad.lastError).toMatch(/auth/i);
     expect(bad.recording).toBe(false);
     expect(agent.catalogue.segments(`${venueId}.cam-2`)).toEqual([]);
+    // It never recorded here, yet its missing footage is a gap row with the cause, open while it lasts.
+    const gaps = agent.gaps.log.list(`${venueId}.cam-2`);
+    expect(gaps.map((g) => [g.kind, g.cause, g.end])).toEqual([['video', 'auth_failed', null]]);
+    expect(gaps[0]!.detail).toMatch(/auth/i);
+    // The camera that records has none.
+    expect(agent.gaps.log.list(`${venueId}.cam-1`)).toEqual([]);
   });
 
   it('restarts the recorder as a new run when the camera drops the stream', async () => {
