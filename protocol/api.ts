@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CameraId, IsoTime, RoomId, Sha256Hex, Uuid, VenueId } from './ids.ts';
 import { Role, RoomKind, SessionKind } from './rooms.ts';
 import { SegmentRecord } from './messages.ts';
-import { GapCause, GapKind } from './gaps.ts';
+import { FoundGapCause, GapKind } from './gaps.ts';
 
 /**
  * The centre's HTTP API. Request bodies are schemas (validated by the server, reused by the
@@ -149,10 +149,10 @@ export const SessionCamera = z.object({
   /**
    * Stretches of the window longer than the gap threshold with no recorded footage (kind video),
    * and stretches the venue reported without sound (kind audio). `cause` is the venue box's
-   * reason; null while the box has not reported one yet. `ongoing`: the box reports the gap still
+   * reason, or `before_first_footage` (see FoundGapCause); null while the box has not reported one yet. `ongoing`: the box reports the gap still
    * open (the camera is down now); its `to` is then the end of the window (now).
    */
-  gaps: z.array(TimeRange.extend({ kind: GapKind.optional(), cause: GapCause.nullable().optional(), ongoing: z.boolean().optional() })),
+  gaps: z.array(TimeRange.extend({ kind: GapKind.optional(), cause: FoundGapCause.nullable().optional(), ongoing: z.boolean().optional() })),
   playlistUrl: z.string(),
 });
 export type SessionCamera = z.infer<typeof SessionCamera>;

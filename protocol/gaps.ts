@@ -11,6 +11,14 @@ import { CameraId, IsoTime, Uuid } from './ids.ts';
 export const GapCause = z.enum(['camera_offline', 'auth_failed', 'recorder_crashed', 'disk_full', 'agent_down', 'audio_lost']);
 export type GapCause = z.infer<typeof GapCause>;
 
+/**
+ * The cause of a gap in the centre's completeness report: the venue's, or `before_first_footage`,
+ * which only the centre can say: the stretch lies before the first footage it holds of that camera
+ * (the camera was not being recorded yet: installed, or taken on by its box, after the window began).
+ */
+export const FoundGapCause = z.enum([...GapCause.options, 'before_first_footage']);
+export type FoundGapCause = z.infer<typeof FoundGapCause>;
+
 export const GapKind = z.enum(['video', 'audio']);
 export type GapKind = z.infer<typeof GapKind>;
 

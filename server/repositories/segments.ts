@@ -28,6 +28,17 @@ export class SegmentRepository {
     return this.db.select().from(segments).where(where).orderBy(asc(sql`lower(${segments.span})`), asc(segments.id));
   }
 
+  /**
+   * Whether the camera has any footage that began before `t`. The centre keeps every segment's row
+   * (only the files expire), so this is "was the camera recorded before t at all"; the GiST index on
+   * (camera_id, span) answers it with the first row it finds.
+   */
+  async anyBefore(cameraId: string, t: Date): Promise<boolean> {
+    const before = sql`${segments.span} && tstzrange(NULL, ${t.toISOString()}::timestamptz, '[)')`;
+    const rows = await this.db.select({ id: segments.id }).from(segments).where(and(eq(segments.cameraId, cameraId), before)).limit(1);
+    return rows.length > 0;
+  }
+
   /** Records that the centre now holds a segment: inserts the catalogue row if MQTT has not yet. */
   async upsertStored(row: NewSegmentRow & { storedAt: Date; storageKey: string }): Promise<void> {
     await this.db

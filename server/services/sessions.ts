@@ -106,9 +106,11 @@ export class SessionService {
       const segs = windowEnd > s.plannedStart ? await this.segments.overlapping(cam.id, window.from, window.to) : [];
       const spans = segs.map((g) => g.span);
       const found = findGaps(spans, window, this.settings.gapThresholdSeconds);
-      const gaps = this.gapCauses
-        ? await this.gapCauses.withCauses(cam.id, window, found)
-        : found.map((g) => ({ from: g.from.toISOString(), to: g.to.toISOString() }));
+      const gaps = await this.beforeFirstFootage(
+        cam.id,
+        this.gapCauses ? await this.gapCauses.withCauses(cam.id, window, found) : found.map((g) => ({ from: g.from.toISOString(), to: g.to.toISOString(), kind: 'video' as const, cause: null })),
+        window,
+      );
       cameras.push({
         cameraId: cam.id,
         name: cam.name,
@@ -123,6 +125,19 @@ export class SessionService {
       });
     }
     return { session: this.toApi(s, now), cameras };
+  }
+
+  /**
+   * A video gap at the window's start that the venue gave no cause for, of a camera with no footage
+   * at all before it: the camera was not being recorded yet (installed, or taken on by its box,
+   * after the window began; the demo's sessions start at launch). The venue never reports a cause
+   * for time before it knew the camera, so "not reported yet" would stand there for good.
+   */
+  private async beforeFirstFootage(cameraId: string, gaps: SessionCamera['gaps'], window: TimeSpan): Promise<SessionCamera['gaps']> {
+    const start = window.from.toISOString();
+    const i = gaps.findIndex((g) => g.kind !== 'audio' && g.from === start);
+    if (i < 0 || gaps[i]!.cause != null || (await this.segments.anyBefore(cameraId, window.from))) return gaps;
+    return gaps.map((g, j) => (j === i ? { ...g, cause: 'before_first_footage' as const } : g));
   }
 
   /**

@@ -136,7 +136,7 @@ describe.each(['pglite', 'postgres'] as const)('data layer on %s', (kind) => {
       expect(c1.recordedSeconds).toBeCloseTo(6.5, 6);
       expect(c1.storedSeconds).toBeCloseTo(2, 6);
       // Hole [4,6) is exactly 2 s and [8,8.5) is short: not gaps; [10,20) is.
-      expect(c1.gaps).toEqual([{ from: at(10).toISOString(), to: at(20).toISOString() }]);
+      expect(c1.gaps).toEqual([{ from: at(10).toISOString(), to: at(20).toISOString(), kind: 'video', cause: null }]);
       // At 16 s the last 6 s (within threshold + report lag, 7 s) are footage still on its way, not a gap.
       const early = (await service.detail(created.id, { venueIds: null }, at(16))).cameras.find((c) => c.cameraId === cam)!;
       expect(early.gaps).toEqual([]);
@@ -148,6 +148,20 @@ describe.each(['pglite', 'postgres'] as const)('data layer on %s', (kind) => {
 
       const windows = await service.windowsFor(venueId, at(20));
       expect(windows).toEqual([{ roomId: `${venueId}.room-1`, from: at(1 - 60).toISOString(), to: at(100).toISOString(), reason: 'session', ownerId: created.id }]);
+
+      // A session that began before the camera's first footage: that stretch says so (the venue
+      // never reports a cause for time before it recorded the camera); the later hole has none yet.
+      expect(await segments.anyBefore(cam, at(0))).toBe(false);
+      expect(await segments.anyBefore(cam, at(0.001))).toBe(true);
+      const before = await service.create(
+        { projectCode: 'P-0', projectName: 'Bridge', kind: 'evaluation', roomId: `${venueId}.room-1`, plannedStart: at(-10).toISOString(), plannedEnd: at(40).toISOString() },
+        { id: user.id, username: user.username, displayName: user.displayName, role: 'supervisor', venueIds: null },
+      );
+      const b1 = (await service.detail(before.id, { venueIds: null }, at(20))).cameras.find((c) => c.cameraId === cam)!;
+      expect(b1.gaps).toEqual([
+        { from: at(-10).toISOString(), to: at(0).toISOString(), kind: 'video', cause: 'before_first_footage' },
+        { from: at(10).toISOString(), to: at(20).toISOString(), kind: 'video', cause: null },
+      ]);
     });
   });
 });

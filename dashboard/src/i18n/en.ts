@@ -311,6 +311,7 @@ const en: typeof zh = {
     disk_full: 'venue disk full',
     agent_down: 'venue box down',
     audio_lost: 'audio lost',
+    before_first_footage: 'camera not yet recorded',
     audio: 'no sound',
     ongoing: 'still going on',
     unknown: 'cause not reported yet',

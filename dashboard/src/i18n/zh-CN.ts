@@ -252,6 +252,7 @@ export default {
     disk_full: '场地磁盘已满',
     agent_down: '场地主机停机',
     audio_lost: '音频丢失',
+    before_first_footage: '摄像机尚未开始录像',
     audio: '无声音',
     ongoing: '仍在持续',
     unknown: '原因尚未上报',
