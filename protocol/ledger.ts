@@ -286,13 +286,20 @@ export const QuarterlyReport = z.object({
   medianHoursFoundToHandled: z.number().nullable(),
   handledCount: z.number().int(),
   cameras: z.object({
+    /** Cameras now, and of them intact now: the venue box reports no error and no maintenance ticket is open. */
     total: z.number().int(),
     intact: z.number().int(),
-    /** intact / total now (0–1), null without cameras. */
+    /**
+     * The quarter's camera intact rate (0–1): `health_samples` — intact samples ÷ camera samples of
+     * the device-health sampling on the quarter's days (online, recording, state ok); `current_state`
+     * — a quarter without samples: intact ÷ total now. Null without cameras.
+     */
     intactRate: z.number().nullable(),
+    basis: z.enum(['health_samples', 'current_state']),
+    /** Days of the quarter with health samples. */
+    sampledDays: z.number().int(),
     /** Share of per-camera equipment-check results in the quarter that passed, null without checks. */
     checkPassRate: z.number().nullable(),
-    basis: z.string(),
   }),
 });
 export type QuarterlyReport = z.infer<typeof QuarterlyReport>;

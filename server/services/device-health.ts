@@ -19,6 +19,7 @@ import type { DeviceAlertRow, DeviceHealthRow } from '../db/health-schema.ts';
 import type { DeviceHealthRepository, HistorySample, NewDeviceHealth } from '../repositories/device-health.ts';
 import type { VenueRepository } from '../repositories/venues.ts';
 import { AppError } from './errors.ts';
+import { localDay } from './calendar.ts';
 
 /**
  * Health of every device the venue boxes watch: applies health reports and box status, keeps the
@@ -86,6 +87,8 @@ export class DeviceHealthService {
     private readonly venues: VenueRepository,
     private readonly settings: DeviceHealthSettings,
     logger: Logger,
+    /** Days of the intact rate are the venues' days (ledger.timeZone), as the quarterly report's. */
+    private readonly timeZone: string,
   ) {
     this.log = logger;
     this.events.setMaxListeners(1000);
@@ -222,7 +225,7 @@ export class DeviceHealthService {
       this.venues.listRooms(ids),
       this.venues.listStatus(),
       this.repo.current(ids),
-      this.repo.intactDaily(ids, new Date().toISOString().slice(0, 10)),
+      this.repo.intactDaily(ids, localDay(new Date(), this.timeZone)),
     ]);
     const st = new Map(status.map((s) => [s.venueId, s]));
     return {
@@ -278,7 +281,7 @@ export class DeviceHealthService {
   }
 
   async intactDaily(user: Pick<User, 'venueIds'>, days: number): Promise<DailyIntactRate[]> {
-    const from = new Date(Date.now() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
+    const from = localDay(new Date(Date.now() - (days - 1) * 86_400_000), this.timeZone);
     return (await this.repo.intactDaily(user.venueIds, from)).map((r) => ({
       venueId: r.venueId,
       day: r.day,
@@ -298,7 +301,7 @@ export class DeviceHealthService {
       if (r.online && r.state === 'ok' && cam?.recording) v.intact++;
       byVenue.set(r.venueId, v);
     }
-    const day = at.toISOString().slice(0, 10);
+    const day = localDay(at, this.timeZone);
     for (const [venueId, v] of byVenue) await this.repo.addIntactSample(venueId, day, v.cameras, v.intact);
   }
 

@@ -12,9 +12,11 @@ function rows(r: QuarterlyReport): Array<[string, string, string, string | numbe
     ['summary', 'total', '问题总数', r.total],
     ['summary', 'medianHoursFoundToHandled', '发现至处理中位时长（小时）', r.medianHoursFoundToHandled ?? ''],
     ['summary', 'handledCount', '已处理数', r.handledCount],
-    ['cameras', 'total', '摄像机总数', r.cameras.total],
-    ['cameras', 'intact', '完好数', r.cameras.intact],
+    ['cameras', 'total', '摄像机总数（当前）', r.cameras.total],
+    ['cameras', 'intact', '完好数（当前）', r.cameras.intact],
     ['cameras', 'intactRate', '摄像机完好率', r.cameras.intactRate ?? ''],
+    ['cameras', 'basis', r.cameras.basis === 'health_samples' ? '完好率口径：季度内设备健康采样' : '完好率口径：当前状态（季度内无采样）', r.cameras.basis],
+    ['cameras', 'sampledDays', '有采样的天数', r.cameras.sampledDays],
     ['cameras', 'checkPassRate', '巡检合格率', r.cameras.checkPassRate ?? ''],
   ];
   for (const c of r.byCategory) out.push(['category', c.key, c.label, c.count]);

@@ -3,29 +3,8 @@ import type { QuarterlyReport, User } from '../../protocol/index.ts';
 import { LedgerStatus, SubjectType } from '../../protocol/index.ts';
 import { queryRows, type Database } from '../db/client.ts';
 import { canSeeVenue } from './access.ts';
+import { localDay, quarterBounds } from './calendar.ts';
 import { AppError } from './errors.ts';
-
-/** Offset of a time zone from UTC at an instant, in ms (Asia/Shanghai → +8 h). */
-function zoneOffsetMs(at: Date, timeZone: string): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
-      .formatToParts(at)
-      .map((p) => [p.type, p.value]),
-  );
-  const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
-  return asUtc - Math.floor(at.getTime() / 1000) * 1000;
-}
-
-/** Local midnight of the first day of a month, as an instant. */
-function localMonthStart(year: number, month0: number, timeZone: string): Date {
-  const guess = Date.UTC(year, month0, 1);
-  return new Date(guess - zoneOffsetMs(new Date(guess), timeZone));
-}
-
-export function quarterBounds(year: number, quarter: number, timeZone: string): { from: Date; to: Date } {
-  const m = (quarter - 1) * 3;
-  return { from: localMonthStart(year, m, timeZone), to: m + 3 === 12 ? localMonthStart(year + 1, 0, timeZone) : localMonthStart(year, m + 3, timeZone) };
-}
 
 export function median(values: number[]): number | null {
   if (values.length === 0) return null;
@@ -39,8 +18,10 @@ const STATUS_ZH: Record<string, string> = { found: '已发现', stopped: '已制
 
 /**
  * The quarterly figures a county reports to the city (notice §12–13), per venue or for every venue
- * in the user's scope. Camera intact rate: issue 3 brings proper device health; until then it is
- * computed from what the centre has (see `basis`).
+ * in the user's scope. The camera intact rate is the quarter's: the device-health samples of its
+ * days (camera_intact_daily, a sample every deviceHealth.intactSampleSeconds: a camera counts when
+ * online, recording and in state ok), all venues' samples added up. A quarter without samples (one
+ * before the centre ran) falls back to the cameras as they are now (`basis` says which).
  */
 export class LedgerReportService {
   constructor(
@@ -92,6 +73,13 @@ export class LedgerReportService {
           FROM cameras c WHERE c.venue_id ${inVenues}`,
     );
     const intact = cameraRows.filter((c) => c.last_error === null && Number(c.open_tickets) === 0).length;
+    const sampled = await queryRows<{ cameras: string | number | null; intact: string | number | null; days: string | number }>(
+      this.db,
+      sql`SELECT sum(camera_samples) AS cameras, sum(intact_samples) AS intact, count(DISTINCT day) AS days
+          FROM camera_intact_daily
+          WHERE day >= ${localDay(from, this.timeZone)}::date AND day < ${localDay(to, this.timeZone)}::date AND venue_id ${inVenues}`,
+    );
+    const sampledCameras = Number(sampled[0]?.cameras ?? 0);
     const checks = await queryRows<{ ok: string | number; total: string | number }>(
       this.db,
       sql`SELECT count(*) FILTER (WHERE (r->>'ok')::boolean) AS ok, count(*) AS total
@@ -117,10 +105,10 @@ export class LedgerReportService {
       cameras: {
         total: cameraRows.length,
         intact,
-        intactRate: cameraRows.length ? round(intact / cameraRows.length, 4) : null,
+        intactRate: sampledCameras > 0 ? round(Number(sampled[0]!.intact ?? 0) / sampledCameras, 4) : cameraRows.length ? round(intact / cameraRows.length, 4) : null,
+        basis: sampledCameras > 0 ? 'health_samples' : 'current_state',
+        sampledDays: Number(sampled[0]?.days ?? 0),
         checkPassRate: checkTotal ? round(Number(checks[0]!.ok) / checkTotal, 4) : null,
-        basis:
-          'intact = camera whose venue box reports no error and that has no open maintenance ticket, at the time of the report; checkPassRate = per-camera equipment-check results of the quarter that passed. Device health history (issue 3) is not yet used.',
       },
     };
   }

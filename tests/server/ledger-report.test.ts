@@ -5,13 +5,15 @@ import type { CameraInfo, User } from '../../protocol/index.ts';
 import { openDatabase, type DatabaseHandle } from '../../server/db/client.ts';
 import { migrate } from '../../server/db/migrate.ts';
 import { LedgerRepository } from '../../server/repositories/ledger.ts';
+import { DeviceHealthRepository } from '../../server/repositories/device-health.ts';
 import { UserRepository } from '../../server/repositories/users.ts';
 import { VenueRepository } from '../../server/repositories/venues.ts';
 import { AuditService } from '../../server/services/audit.ts';
 import { EquipmentService } from '../../server/services/equipment.ts';
 import { LedgerService } from '../../server/services/ledger.ts';
 import { reportCsv, reportXlsx } from '../../server/services/ledger-report-export.ts';
-import { LedgerReportService, quarterBounds } from '../../server/services/ledger-report.ts';
+import { localDay, quarterBounds } from '../../server/services/calendar.ts';
+import { LedgerReportService } from '../../server/services/ledger-report.ts';
 import { createPgDatabase, silent } from './support.ts';
 
 const TZ = 'Asia/Shanghai';
@@ -24,6 +26,9 @@ const cam = (id: string, roomId: string, lastError: string | null): CameraInfo =
 it('quarter bounds follow the local time zone', () => {
   expect(quarterBounds(2026, 1, TZ)).toEqual({ from: new Date('2025-12-31T16:00:00.000Z'), to: new Date('2026-03-31T16:00:00.000Z') });
   expect(quarterBounds(2026, 4, TZ)).toEqual({ from: new Date('2026-09-30T16:00:00.000Z'), to: new Date('2026-12-31T16:00:00.000Z') });
+  // Days are local too: 16:00 UTC is already the next day in China.
+  expect(localDay(new Date('2026-06-30T15:59:59.999Z'), TZ)).toBe('2026-06-30');
+  expect(localDay(new Date('2026-06-30T16:00:00.000Z'), TZ)).toBe('2026-07-01');
 });
 
 describe.each(['pglite', 'postgres'] as const)('quarterly report on %s against a known fixture', (kind) => {
@@ -98,7 +103,25 @@ describe.each(['pglite', 'postgres'] as const)('quarterly report on %s against a
     expect(count(r.byStatus)).toEqual({ found: 1, handled: 1, published: 1 });
     expect(r.medianHoursFoundToHandled).toBe(20);
     expect(r.handledCount).toBe(2);
-    expect(r.cameras).toMatchObject({ total: 2, intact: 1, intactRate: 0.5, checkPassRate: null });
+    // No health samples in Q1 2026: the rate is that of the cameras now.
+    expect(r.cameras).toMatchObject({ total: 2, intact: 1, intactRate: 0.5, basis: 'current_state', sampledDays: 0, checkPassRate: null });
+  });
+
+  it('takes the intact rate of a quarter from the health samples of its local days', async () => {
+    const health = new DeviceHealthRepository(handle.db);
+    // Q3 2026 in Asia/Shanghai: 1 July to 30 September. A: 10 of 20 samples and 20 of 20; B: 0 of 10.
+    await health.addIntactSample('rp-a', '2026-07-01', 20, 10);
+    await health.addIntactSample('rp-a', '2026-09-30', 20, 20);
+    await health.addIntactSample('rp-b', '2026-08-15', 10, 0);
+    // Just outside: the day before and the day after.
+    await health.addIntactSample('rp-a', '2026-06-30', 50, 0);
+    await health.addIntactSample('rp-a', '2026-10-01', 50, 0);
+    const a = await reports.quarterly(cityAdmin, { year: 2026, quarter: 3, venueId: 'rp-a' });
+    expect(a.cameras).toMatchObject({ total: 2, intact: 1, intactRate: 0.75, basis: 'health_samples', sampledDays: 2 });
+    const city = await reports.quarterly(cityAdmin, { year: 2026, quarter: 3 });
+    expect(city.cameras).toMatchObject({ intactRate: 0.6, basis: 'health_samples', sampledDays: 3 });
+    // A venue-scoped user's city figure holds only their venue's samples.
+    expect((await reports.quarterly(venueAdmin, { year: 2026, quarter: 3 })).cameras.intactRate).toBe(0.75);
   });
 
   it('city, Q1 2026, and a venue-scoped user gets only their venue', async () => {
@@ -140,6 +163,7 @@ describe.each(['pglite', 'postgres'] as const)('quarterly report on %s against a
     });
     expect(values.get('summary.total')).toBe(3);
     expect(values.get('cameras.intactRate')).toBe(0.5);
+    expect(values.get('cameras.basis')).toBe('current_state');
     expect(wb.worksheets.map((w) => w.name)).toEqual(['汇总 Summary', '类别 Category', '对象 Subject', '状态 Status']);
   });
 });
