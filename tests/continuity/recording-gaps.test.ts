@@ -162,9 +162,10 @@ describe('recording gaps with causes (camera offline, flapping, watchdog)', () =
       250,
     );
     // (The session was booked a minute before the agent started: that first stretch is a gap too,
-    // with no cause from the venue; it is shown, not hidden.)
+    // shown, not hidden; no venue reports a cause for time before it recorded the camera, so the
+    // centre says what it is.)
     const all = detail.cameras.find((c) => c.cameraId === cam1)!.gaps;
-    expect(all[0]).toMatchObject({ from: detail.session.plannedStart, cause: null });
+    expect(all[0]).toMatchObject({ from: detail.session.plannedStart, cause: 'before_first_footage' });
     const reported = all.filter((g) => g.kind === 'video' && g.from !== detail.session.plannedStart);
     expect(reported).toHaveLength(1);
     expect(reported[0]).toMatchObject({ from: gap.start, to: gap.end, cause: 'camera_offline', kind: 'video' });
