@@ -81,7 +81,8 @@ export type LedgerEntryCorrection = z.infer<typeof LedgerEntryCorrection>;
 export const LedgerTransition = z.discriminatedUnion('action', [
   z.object({ action: z.literal('stop'), actionTaken: required(2000) }),
   z.object({ action: z.literal('report'), department: required(200), reportedOn: DateOnly }),
-  z.object({ action: z.literal('handle'), result: required(2000), decisionNumber: text(200).default('') }),
+  /** `legalBasis`: the provisions the decision rests on (e.g. 《招标投标法》第五十三条), named on the public notice. */
+  z.object({ action: z.literal('handle'), result: required(2000), legalBasis: text(500).default(''), decisionNumber: text(200).default('') }),
   z.object({ action: z.literal('publish'), publishedOn: DateOnly, publishedWhere: required(300) }),
   z.object({ action: z.literal('close_unfounded'), reason: required(2000) }),
 ]);
@@ -179,6 +180,7 @@ export const PublicLedgerEntry = z.object({
   categoryEn: z.string(),
   description: z.string(),
   result: z.string(),
+  legalBasis: z.string(),
   decisionNumber: z.string(),
   department: z.string(),
   publishedOn: z.string(),

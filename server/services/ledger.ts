@@ -400,6 +400,7 @@ export class LedgerService {
         categoryEn: categories.get(e.category)?.en ?? e.category,
         description: e.description,
         result: handled.result ?? '',
+        legalBasis: handled.legalBasis ?? '',
         decisionNumber: handled.decisionNumber ?? '',
         department: reported.department ?? '',
         publishedOn: published.publishedOn ?? '',

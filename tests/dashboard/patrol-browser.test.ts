@@ -163,7 +163,7 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
     for (const step of [
       { action: 'stop', actionTaken: '制止' },
       { action: 'report', department: '县住建局', reportedOn: '2026-03-03' },
-      { action: 'handle', result: '取消本次评标资格', decisionNumber: '住建〔2026〕7号' },
+      { action: 'handle', result: '取消本次评标资格', legalBasis: '《招标投标法实施条例》第七十二条', decisionNumber: '住建〔2026〕7号' },
       { action: 'publish', publishedOn: '2026-03-12', publishedWhere: '中心网站' },
     ] as const) {
       await fx.server.services.ledger.transition(entry.id, step, sup.user);
@@ -178,6 +178,8 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
     expect(await anon.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     const subjects = await anon.$$eval('[data-testid=public-subject]', (els) => els.map((e) => e.textContent));
     expect(subjects).toContain('钱**');
+    // The notice names the legal basis of the decision (domain: party, act, legal basis, decision, date, authority).
+    expect(await anon.$$eval('[data-testid=public-legal-basis]', (els) => els.map((e) => e.textContent))).toContain('《招标投标法实施条例》第七十二条');
     expect(await anon.content()).not.toContain('钱八九');
     await anon.close();
   });

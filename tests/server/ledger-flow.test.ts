@@ -324,7 +324,7 @@ describe('public disclosure (公示)', () => {
     for (const body of [
       { action: 'stop', actionTaken: '制止' },
       { action: 'report', department: '县财政局', reportedOn: '2026-03-03' },
-      { action: 'handle', result: '暂停评标资格三个月', decisionNumber: '财罚〔2026〕3号' },
+      { action: 'handle', result: '暂停评标资格三个月', legalBasis: '《评标委员会和评标方法暂行规定》第五十三条', decisionNumber: '财罚〔2026〕3号' },
       { action: 'publish', publishedOn: '2026-03-10', publishedWhere: '中心门户网站' },
     ]) {
       expect((await fx.call('POST', `/api/ledger/entries/${published.id}/transitions`, sup, body)).status).toBe(200);
@@ -336,7 +336,7 @@ describe('public disclosure (公示)', () => {
     expect(numbers).toContain(published.number);
     expect(numbers).not.toContain(hidden.number);
     const shown = list.entries.find((e) => e.number === published.number)!;
-    expect(shown).toMatchObject({ subjectName: '赵**', description: html, result: '暂停评标资格三个月', decisionNumber: '财罚〔2026〕3号', department: '县财政局', publishedWhere: '中心门户网站', categoryZh: '评标区携带或使用手机' });
+    expect(shown).toMatchObject({ subjectName: '赵**', description: html, result: '暂停评标资格三个月', legalBasis: '《评标委员会和评标方法暂行规定》第五十三条', decisionNumber: '财罚〔2026〕3号', department: '县财政局', publishedWhere: '中心门户网站', categoryZh: '评标区携带或使用手机' });
     const raw = JSON.stringify(list);
     expect(raw).not.toContain('赵六一');
     expect(raw).not.toContain(sup.user.displayName);

@@ -66,11 +66,11 @@ describe.each(['pglite', 'postgres'] as const)('quarterly report on %s against a
     const e1 = await add('rp-a.r1', '2025-12-31T17:00:00.000Z', 'expert', 'expert_phone'); // 1 Jan 01:00 local: Q1
     await ledger.transition(e1.id, { action: 'stop', actionTaken: 'x' }, cityAdmin, at(e1.foundAt, 1));
     await ledger.transition(e1.id, { action: 'report', department: 'd', reportedOn: '2026-01-01' }, cityAdmin, at(e1.foundAt, 2));
-    await ledger.transition(e1.id, { action: 'handle', result: 'r', decisionNumber: '' }, cityAdmin, at(e1.foundAt, 10));
+    await ledger.transition(e1.id, { action: 'handle', result: 'r', legalBasis: '', decisionNumber: '' }, cityAdmin, at(e1.foundAt, 10));
     const e2 = await add('rp-a.r1', '2026-02-01T02:00:00.000Z', 'bidder', 'bidder_disorder');
     await ledger.transition(e2.id, { action: 'stop', actionTaken: 'x' }, cityAdmin, at(e2.foundAt, 1));
     await ledger.transition(e2.id, { action: 'report', department: 'd', reportedOn: '2026-02-01' }, cityAdmin, at(e2.foundAt, 5));
-    await ledger.transition(e2.id, { action: 'handle', result: 'r', decisionNumber: 'n' }, cityAdmin, at(e2.foundAt, 30));
+    await ledger.transition(e2.id, { action: 'handle', result: 'r', legalBasis: '', decisionNumber: 'n' }, cityAdmin, at(e2.foundAt, 30));
     await ledger.transition(e2.id, { action: 'publish', publishedOn: '2026-02-10', publishedWhere: 'web' }, cityAdmin, at(e2.foundAt, 200));
     await add('rp-a.r1', '2026-03-31T15:59:00.000Z', 'staff', 'any_smoking'); // 23:59 local: still Q1
     await add('rp-a.r1', '2026-03-31T16:00:00.000Z', 'staff', 'any_smoking'); // 1 Apr local: Q2

@@ -76,6 +76,7 @@ const en: typeof zh = {
     department: 'Supervising department',
     reportedOn: 'Reported on',
     result: 'Result',
+    legalBasis: 'Legal basis',
     decisionNumber: 'Decision number',
     publishedOn: 'Published on',
     publishedWhere: 'Published where',

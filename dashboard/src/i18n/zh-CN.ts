@@ -74,6 +74,7 @@ export default {
     department: '行政监督部门',
     reportedOn: '上报日期',
     result: '处理结果',
+    legalBasis: '处理依据',
     decisionNumber: '处理决定文号',
     publishedOn: '公示日期',
     publishedWhere: '公示地点',
