@@ -223,13 +223,13 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
     expect(expected).toBeGreaterThanOrEqual(3);
     expect(shown).toBe(expected);
     // In English the bars are labelled in English, not with the report's Chinese labels.
-    await sup.evaluate(() => localStorage.setItem('vw.locale', 'en'));
+    await sup.evaluate(() => (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem('vw.locale', 'en'));
     await sup.reload();
     await sup.waitForSelector('[data-testid=report-bar-label]');
     const labels = await sup.$$eval('[data-testid=report-bar-label]', (els) => els.map((e) => e.textContent));
     expect(labels).toEqual(expect.arrayContaining(['Evaluation expert', 'Closed as unfounded']));
     expect(labels.filter((l) => /[\u4e00-\u9fff]/.test(l ?? ''))).toEqual([]);
-    await sup.evaluate(() => localStorage.removeItem('vw.locale'));
+    await sup.evaluate(() => (globalThis as unknown as { localStorage: { removeItem(k: string): void } }).localStorage.removeItem('vw.locale'));
     await sup.close();
   });
 });
