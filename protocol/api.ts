@@ -131,7 +131,25 @@ export const BidSession = z.object({
 });
 export type BidSession = z.infer<typeof BidSession>;
 
-export const SessionList = z.object({ sessions: z.array(BidSession) });
+/**
+ * `GET /api/sessions?from=&to=&venueId=&limit=`: the sessions whose planned time overlaps
+ * [from, to) (either bound may be left out), newest first, at most `limit`. A centre books
+ * thousands of sessions a year, so the list is always bounded; `truncated` says there were more,
+ * to be narrowed down by dates or venue.
+ */
+export const SessionListQuery = z
+  .object({
+    from: IsoTime.optional(),
+    to: IsoTime.optional(),
+    venueId: VenueId.optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(200),
+  })
+  .refine((q) => !q.from || !q.to || Date.parse(q.to) > Date.parse(q.from), { message: '"from" must be before "to"', path: ['from'] });
+export type SessionListQuery = z.input<typeof SessionListQuery>;
+/** The query as the centre reads it (limit filled in). */
+export type SessionListFilter = z.output<typeof SessionListQuery>;
+
+export const SessionList = z.object({ sessions: z.array(BidSession), truncated: z.boolean() });
 export type SessionList = z.infer<typeof SessionList>;
 
 export const TimeRange = z.object({ from: IsoTime, to: IsoTime });
@@ -250,7 +268,7 @@ export const apiRoutes = {
   logout: 'POST /api/auth/logout',
   me: 'GET /api/auth/me',
   venues: 'GET /api/venues',
-  sessions: 'GET /api/sessions',
+  sessions: 'GET /api/sessions?from=&to=&venueId=&limit=',
   createSession: 'POST /api/sessions',
   session: 'GET /api/sessions/:id',
   vod: 'GET /api/cameras/:id/vod.m3u8?from=&to=',

@@ -9,6 +9,7 @@ import {
   SESSION_COOKIE,
   SessionCreate,
   VodQuery,
+  SessionListQuery,
   type HealthResponse,
   type IngestUploadConflict,
   type IngestUploadStatus,
@@ -165,8 +166,9 @@ export function apiRouter(deps: ApiDeps): Router {
     res.json(await deps.venues.list(currentUser(res)));
   });
 
-  r.get('/sessions', signedIn, async (_req, res) => {
-    const answer: SessionList = { sessions: await deps.sessions.list(currentUser(res)) };
+  r.get('/sessions', signedIn, async (req, res) => {
+    const q = parseWith(SessionListQuery, { from: req.query.from, to: req.query.to, venueId: req.query.venueId, limit: req.query.limit }, 'session list query (ISO 8601 from and to, venueId, limit 1–1000)');
+    const answer: SessionList = await deps.sessions.list(currentUser(res), q);
     res.json(answer);
   });
 

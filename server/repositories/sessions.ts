@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { bidSessions, rooms, venues, type BidSessionRow } from '../db/schema.ts';
 
@@ -29,9 +29,17 @@ export class SessionRepository {
     return { ...r.session, venueId: r.venueId, venueName: r.venueName, roomName: r.roomName };
   }
 
-  async list(venueIds: string[] | null): Promise<SessionWithPlace[]> {
-    const q = this.withPlace();
-    const rows = await (venueIds ? q.where(inArray(rooms.venueId, venueIds)) : q).orderBy(desc(bidSessions.plannedStart), asc(bidSessions.id));
+  /** Sessions overlapping [from, to) in the given venues (null: all), newest first, at most `limit`. */
+  async list(f: { venueIds: string[] | null; from?: Date; to?: Date; limit: number }): Promise<SessionWithPlace[]> {
+    const conds = [
+      f.venueIds ? inArray(rooms.venueId, f.venueIds) : undefined,
+      f.from ? gt(bidSessions.plannedEnd, f.from) : undefined,
+      f.to ? lt(bidSessions.plannedStart, f.to) : undefined,
+    ].filter((c) => c !== undefined);
+    const rows = await this.withPlace()
+      .where(and(...conds))
+      .orderBy(desc(bidSessions.plannedStart), asc(bidSessions.id))
+      .limit(f.limit);
     return rows.map(SessionRepository.flatten);
   }
 

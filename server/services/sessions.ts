@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../../config/schema.ts';
-import type { BidSession, SessionCamera, SessionCreate, SessionDetail, SessionKind, SessionStatus, UploadWindow, User } from '../../protocol/index.ts';
+import type { BidSession, SessionCamera, SessionCreate, SessionDetail, SessionKind, SessionList, SessionListFilter, SessionStatus, UploadWindow, User } from '../../protocol/index.ts';
 import type { TimeSpan } from '../db/schema.ts';
 import type { SegmentRepository } from '../repositories/segments.ts';
 import type { SessionRepository, SessionWithPlace } from '../repositories/sessions.ts';
@@ -90,9 +90,16 @@ export class SessionService {
     return this.toApi({ ...row, venueId: room.venueId, venueName: room.venueName, roomName: room.name });
   }
 
-  async list(user: Pick<User, 'venueIds'>): Promise<BidSession[]> {
+  /** The sessions a list asks for, within the user's venues; one more is read to tell whether there are more. */
+  async list(user: Pick<User, 'venueIds'>, q: SessionListFilter): Promise<SessionList> {
+    // A venue outside the user's scope is as unknown as one that does not exist; a mistyped id gets an error, not an empty list.
+    if (q.venueId && (!this.canSee(user, q.venueId) || (await this.venues.listVenues([q.venueId])).length === 0)) {
+      throw new AppError('not_found', `venue "${q.venueId}" does not exist: GET /api/venues lists the venues you can see`);
+    }
+    const venueIds = q.venueId ? [q.venueId] : user.venueIds;
+    const rows = await this.sessions.list({ venueIds, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined, limit: q.limit + 1 });
     const now = new Date();
-    return (await this.sessions.list(user.venueIds)).map((s) => this.toApi(s, now));
+    return { sessions: rows.slice(0, q.limit).map((s) => this.toApi(s, now)), truncated: rows.length > q.limit };
   }
 
   async detail(id: string, user: Pick<User, 'venueIds'>, now = new Date()): Promise<SessionDetail> {

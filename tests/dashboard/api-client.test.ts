@@ -32,12 +32,16 @@ afterEach(() => {
 
 describe('api client', () => {
   it('sends same-origin credentials and JSON, and returns the validated answer', async () => {
-    const fetchMock = respond(200, { sessions: [session] });
+    const fetchMock = respond(200, { sessions: [session], truncated: false });
     const list = await api.sessions();
     expect(list.sessions[0]?.projectCode).toBe('GC-2026-017');
     const [url, init] = fetchMock.mock.calls[0]!;
     expect(url).toBe('/api/sessions');
     expect(init?.credentials).toBe('same-origin');
+    // A date range goes as query parameters; what is left out is not sent.
+    const ranged = respond(200, { sessions: [], truncated: false });
+    await api.sessions({ from: '2026-11-17T16:00:00.000Z', to: '2026-12-01T16:00:00.000Z', venueId: undefined });
+    expect(ranged.mock.calls[0]![0]).toBe('/api/sessions?from=2026-11-17T16%3A00%3A00.000Z&to=2026-12-01T16%3A00%3A00.000Z');
 
     respond(200, { user: { id: '6f1d2c0e-3b7a-4c1e-9a55-0e2d4b7c9f10', username: 'li', displayName: '李监督', role: 'supervisor', venueIds: null } });
     const login = await api.login({ username: 'li', password: 'secret' });

@@ -126,7 +126,21 @@ describe.runIf(need(checks.chromium(), ffmpegReady))('camera to the supervisorâ€
       await page.getByTestId('login-username').fill('supervisor');
       await page.getByTestId('login-password').fill('e2e-password-1');
       await page.getByTestId('login-submit').click();
-      await page.locator(`[data-testid="session-row"][data-session-id="${session.id}"]`).click();
+      // The list shows a span of days (by default a week either side of today): a span that ends
+      // before the session hides it, and putting the end back brings it back.
+      const row = page.locator(`[data-testid="session-row"][data-session-id="${session.id}"]`);
+      await row.waitFor();
+      const setDay = async (id: 'sessions-from' | 'sessions-to', day: string) => {
+        await page.getByTestId(id).fill(day);
+        await page.getByTestId(id).dispatchEvent('change');
+      };
+      const [defaultFrom, defaultTo] = [await page.getByTestId('sessions-from').inputValue(), await page.getByTestId('sessions-to').inputValue()];
+      await setDay('sessions-from', '2020-01-01');
+      await setDay('sessions-to', '2020-01-31');
+      await page.getByTestId('sessions-empty').waitFor();
+      await setDay('sessions-to', defaultTo);
+      await setDay('sessions-from', defaultFrom);
+      await row.click();
 
       // Every camera of the room gets a player, and each one plays: its media time advances.
       await expect.poll(() => page.getByTestId('camera-player').count(), { timeout: 20_000 }).toBe(roomCameras.length);

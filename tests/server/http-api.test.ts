@@ -177,6 +177,34 @@ describe('sessions', () => {
     expect(c.playlistUrl).toMatch(new RegExp(`^/api/cameras/${cam1.replace('.', '\\.')}/vod\\.m3u8\\?from=.+&to=${encodeURIComponent(created.plannedEnd)}$`));
   });
 
+  it('lists by planned time, bounded: sessions overlapping from–to, newest first, truncated past the limit', async () => {
+    // Three sessions of one day in 2025, far from every other test's.
+    const day = Date.parse('2025-03-10T00:00:00.000Z');
+    const at = (h: number) => new Date(day + h * 3600_000).toISOString();
+    const ids: string[] = [];
+    for (const [h, code] of [[1, 'L-1'], [5, 'L-2'], [9, 'L-3']] as const) {
+      const res = await post(admin, body({ projectCode: code, plannedStart: at(h), plannedEnd: at(h + 2) }));
+      expect(res.status).toBe(201);
+      ids.push(BidSession.parse(await res.json()).id);
+    }
+    const list = async (q: string) => SessionList.parse(await (await get(`/api/sessions?${q}`, admin)).json());
+    const all = await list(`from=${at(0)}&to=${at(24)}`);
+    expect(all.sessions.map((s) => s.projectCode)).toEqual(['L-3', 'L-2', 'L-1']);
+    expect(all.truncated).toBe(false);
+    // Overlap, not containment: [6, 10) touches L-2 (5–7) and L-3 (9–11); an end at 5 excludes L-2.
+    expect((await list(`from=${at(6)}&to=${at(10)}`)).sessions.map((s) => s.projectCode)).toEqual(['L-3', 'L-2']);
+    expect((await list(`from=${at(3)}&to=${at(5)}`)).sessions.map((s) => s.projectCode)).toEqual([]);
+    const two = await list(`from=${at(0)}&to=${at(24)}&limit=2`);
+    expect(two.sessions.map((s) => s.projectCode)).toEqual(['L-3', 'L-2']);
+    expect(two.truncated).toBe(true);
+    expect((await list(`to=${at(24)}&venueId=${venueId}&limit=1000`)).sessions.map((s) => s.id)).toEqual(expect.arrayContaining(ids));
+    // Without a query: newest first, at most 200.
+    expect((await list('')).sessions.length).toBeLessThanOrEqual(200);
+    await expectError(await get(`/api/sessions?from=${at(10)}&to=${at(2)}`, admin), 400, 'bad_request', /from/);
+    await expectError(await get(`/api/sessions?limit=5000`, admin), 400, 'bad_request', /limit/);
+    await expectError(await get(`/api/sessions?venueId=no-such-venue`, admin), 404, 'not_found');
+  });
+
   it('refuses unknown rooms, bad bodies and roles that may not book', async () => {
     await expectError(await post(admin, body({ roomId: `${venueId}.no-such-room` })), 400, 'bad_request', new RegExp(`${venueId}\\.no-such-room`));
     await expectError(await post(admin, body({ plannedEnd: new Date(Date.now() - 7200_000).toISOString() })), 400, 'bad_request', /plannedEnd/);

@@ -8,6 +8,7 @@ import {
   LoginResponse,
   SessionDetail,
   SessionList,
+  type SessionListQuery,
   BidSession,
   User,
   VenueList,
@@ -148,7 +149,11 @@ export const api = {
   logout: () => request('/api/auth/logout', Ignored, { method: 'POST', redirectOn401: false }),
   me: () => request('/api/auth/me', MeResponse, { redirectOn401: false }),
   venues: () => request('/api/venues', VenueList),
-  sessions: () => request('/api/sessions', SessionList),
+  sessions: (q: SessionListQuery = {}) => {
+    const params = new URLSearchParams(Object.entries(q).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]])));
+    const qs = params.toString();
+    return request(qs ? `/api/sessions?${qs}` : '/api/sessions', SessionList);
+  },
   // The create answer may be the session itself or wrapped; both are accepted.
   createSession: (body: SessionCreate) =>
     request('/api/sessions', z.union([BidSession, z.object({ session: BidSession }).transform((r) => r.session)]), { method: 'POST', body }),

@@ -151,7 +151,10 @@ const en: typeof zh = {
     title: 'Bid sessions',
     refresh: 'Refresh',
     loading: 'Loading sessions…',
-    empty: 'No sessions yet. Create a bid opening or evaluation session to review all footage of its room here.',
+    empty: 'No sessions in these dates. Create a bid opening or evaluation session to review all footage of its room here.',
+    from: 'From',
+    to: 'To',
+    truncated: 'Showing the latest {n} sessions only: narrow the dates.',
     open: 'Open',
     columns: {
       projectCode: 'Project code',

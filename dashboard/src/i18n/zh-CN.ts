@@ -149,7 +149,10 @@ export default {
     title: '开评标场次',
     refresh: '刷新',
     loading: '正在加载场次…',
-    empty: '还没有场次。创建一个开标或评标场次后，即可在此回看其房间的全部录像。',
+    empty: '所选日期内没有场次。创建一个开标或评标场次后，即可在此回看其房间的全部录像。',
+    from: '起始日期',
+    to: '截止日期',
+    truncated: '仅显示最近的 {n} 个场次，请缩小日期范围。',
     open: '查看',
     columns: {
       projectCode: '项目编号',
