@@ -271,6 +271,7 @@ export const apiRoutes = {
   sessions: 'GET /api/sessions?from=&to=&venueId=&limit=',
   createSession: 'POST /api/sessions',
   session: 'GET /api/sessions/:id',
+  sessionExport: 'GET /api/sessions/:id/export',
   vod: 'GET /api/cameras/:id/vod.m3u8?from=&to=',
   segment: 'GET /api/footage/segments/:id.ts',
   ingestSegment: 'PUT /api/ingest/segments/:id',

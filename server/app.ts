@@ -19,6 +19,7 @@ import { ProcessedMessageRepository } from './repositories/messages.ts';
 import { GapRepository } from './repositories/gaps.ts';
 import { GapService } from './services/gaps.ts';
 import { AlarmService } from './services/alarms.ts';
+import { EvidenceExportService } from './services/evidence-export.ts';
 import { IntegrityService, loadOrCreateCentreKey } from './services/integrity.ts';
 import { FetchService } from './services/fetch.ts';
 import { LiveService } from './live/live-service.ts';
@@ -129,6 +130,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const alarms = new AlarmService(db, logger.child({ component: 'alarms' }));
     const integrity = new IntegrityService(db, segmentRepo, store, loadOrCreateCentreKey(dataDir), logger.child({ component: 'integrity' }));
     ingest.onStored = (meta) => integrity.segmentStored(meta.cameraId, meta.start);
+    const evidence = new EvidenceExportService(sessions, segmentRepo, integrity, store, config.sessions, logger.child({ component: 'evidence-export' }));
 
     if (config.demo.accounts) {
       if (!config.demo.password) throw new Error('demo.accounts is on but demo.password is not set: set DEMO_PASSWORD');
@@ -221,7 +223,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app.use('/api/ledger', equipmentRouter({ auth, equipment }));
     app.use('/api/ledger', reportRouter({ auth, reports: new LedgerReportService(db, config.ledger.timeZone) }));
     app.use('/api/ledger', ledgerRouter({ auth, ledger, audit, maxPhotoBytes: config.ledger.maxPhotoBytes, logger: logger.child({ component: 'ledger-http' }) }));
-    app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard, fetch: fetchService }));
+    app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard, fetch: fetchService, exports: evidence }));
     app.use('/api', deviceRouter({ auth, health: deviceHealth, roomEvents: roomEventService, preSessionCheck, link, logger: logger.child({ component: 'http' }) }));
     app.use(metricsRouter({ health: deviceHealth, link, ingest }));
     app.use('/api', liveRouter({ auth, live, agents: config.agents, logger: logger.child({ component: 'live-http' }) }));

@@ -21,6 +21,7 @@ import { AppError } from '../services/errors.ts';
 import { UploadOffsetConflict, type IngestService } from '../services/ingest.ts';
 import type { FetchService } from '../services/fetch.ts';
 import type { PlaybackService } from '../services/playback.ts';
+import type { EvidenceExportService } from '../services/evidence-export.ts';
 import type { SessionService } from '../services/sessions.ts';
 import type { VenueService } from '../services/venues.ts';
 import type { AuditService } from '../services/audit.ts';
@@ -43,6 +44,8 @@ export interface ApiDeps {
   loginGuard: LoginGuard;
   /** Issue 5: footage fetched from the venue on demand. */
   fetch?: FetchService;
+  /** A session's footage, signed manifests and gaps as one ZIP. */
+  exports?: EvidenceExportService;
 }
 
 /** Parses "bytes=a-b" / "bytes=a-" / "bytes=-n" for a single range; null = whole file, 'invalid' = 416. */
@@ -181,6 +184,21 @@ export function apiRouter(deps: ApiDeps): Router {
     const id = param(req, 'id');
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `session ${id} does not exist`);
     res.json(await deps.sessions.detail(id, currentUser(res)));
+  });
+
+  r.get('/sessions/:id/export', signedIn, async (req, res) => {
+    const id = param(req, 'id');
+    if (!deps.exports || !/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `session ${id} does not exist`);
+    const user = currentUser(res);
+    const detail = await deps.exports.describe(id, user);
+    await deps.audit.append({ actorId: user.id, actor: user.username, action: 'footage.export', venueId: detail.session.venueId, subjectType: 'session', subjectId: id, detail: { projectCode: detail.session.projectCode } });
+    const name = `${detail.session.projectCode}-${detail.session.plannedStart.slice(0, 10)}.zip`;
+    res.set({
+      'Content-Type': 'application/zip',
+      'Content-Disposition': `attachment; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`,
+      'Cache-Control': 'no-store',
+    });
+    await deps.exports.write(detail, user, res);
   });
 
   r.get('/cameras/:id/vod.m3u8', signedIn, async (req, res) => {

@@ -1,5 +1,6 @@
-import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import JSZip from 'jszip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../edge-agent/agent.ts';
 import { newSigningKeyPem, recordHash, signManifest, signingKeyFromPem } from '../../protocol/integrity.ts';
@@ -32,6 +33,8 @@ describe('footage integrity: chain, signed manifests, verify', () => {
   let venue: VirtualVenue;
   let agent: Agent;
   const cam = `${venueId}.cam-1`;
+  let cookie: string;
+  let sessionId: string;
 
   beforeAll(async () => {
     pg = await createPgDatabase();
@@ -58,7 +61,7 @@ describe('footage integrity: chain, signed manifests, verify', () => {
       }),
       { logger: quietLogger() },
     );
-    const cookie = await login(server.url, 'admin', 'demo-password-1');
+    cookie = await login(server.url, 'admin', 'demo-password-1');
     await waitFor('room at the centre', async () => {
       const body = (await (await fetch(`${server.url}/api/venues`, { headers: { cookie } })).json()) as { venues: { id: string; rooms: unknown[] }[] };
       return body.venues.find((v) => v.id === venueId)?.rooms.length;
@@ -69,6 +72,7 @@ describe('footage integrity: chain, signed manifests, verify', () => {
       body: JSON.stringify({ projectCode: 'INT-1', projectName: 'Integrity', kind: 'bid_opening', roomId: `${venueId}.open-1`, plannedStart: new Date(Date.now() - 60_000).toISOString(), plannedEnd: new Date(Date.now() + 3600_000).toISOString() }),
     });
     expect(res.status).toBe(201);
+    sessionId = ((await res.json()) as { id: string }).id;
     await waitFor('three signed manifests at the box', () => agent.manifests.list(cam).length >= 3, 60_000, 200);
   }, 120_000);
 
@@ -131,6 +135,48 @@ describe('footage integrity: chain, signed manifests, verify', () => {
     const bad2 = await runVerify(copy2);
     expect(bad2.code).not.toBe(0);
     expect(bad2.out).toMatch(/signature does not verify/);
+  }, 60_000);
+
+  it('exports the session as one ZIP that verify checks offline: signed periods, their files, the gaps; one changed byte is found', async () => {
+    const firstAgentManifest = FootageManifest.parse(JSON.parse(readFileSync(agent.manifests.list(cam)[0]!.file, 'utf8')));
+    const centreFile = join(serverScratch.dir, 'footage', cam, 'manifests', `${firstAgentManifest.periodStart.replace(/[:.]/g, '-')}.json`);
+    await waitFor('the centre manifest of the first period naming every file', () => {
+      try {
+        return FootageManifest.parse(JSON.parse(readFileSync(centreFile, 'utf8'))).segments.every((s) => s.file !== null);
+      } catch {
+        return false;
+      }
+    }, 30_000, 250);
+    const res = await fetch(`${server.url}/api/sessions/${sessionId}/export`, { headers: { cookie } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/zip');
+    expect(res.headers.get('content-disposition')).toMatch(/attachment; filename="INT-1-\d{4}-\d{2}-\d{2}\.zip"/);
+    const zip = await JSZip.loadAsync(Buffer.from(await res.arrayBuffer()));
+    const out = join(scratch.dir, 'export');
+    for (const [name, entry] of Object.entries(zip.files)) {
+      if (entry.dir) continue;
+      mkdirSync(dirname(join(out, name)), { recursive: true });
+      writeFileSync(join(out, name), await entry.async('nodebuffer'));
+    }
+    const report = JSON.parse(readFileSync(join(out, 'session.json'), 'utf8')) as { session: { id: string; plannedStart: string }; manifests: string[]; cameras: { cameraId: string; gaps: { from: string; cause: string | null }[] }[]; centrePublicKey: string };
+    expect(report.session.id).toBe(sessionId);
+    expect(report.centrePublicKey).toBe(server.services.integrity.publicKey);
+    expect(report.manifests.length).toBeGreaterThanOrEqual(1);
+    // The gaps go with the footage: the session began a minute before this camera's first footage.
+    expect(report.cameras.map((c) => c.cameraId)).toEqual([cam]);
+    expect(report.cameras[0]!.gaps[0]).toMatchObject({ from: report.session.plannedStart, cause: 'before_first_footage' });
+    expect(readFileSync(join(out, 'README.txt'), 'utf8')).toContain(`npm run verify -- <this folder, unpacked> --public-key=${server.services.integrity.publicKey}`);
+    const ok = await runVerify(out);
+    expect(ok.out).toMatch(/^OK:/m);
+    expect(ok.code).toBe(0);
+    const first = FootageManifest.parse(JSON.parse(readFileSync(join(out, report.manifests[0]!), 'utf8')));
+    const named = first.segments.find((s) => s.file !== null)!;
+    flipByte(join(out, dirname(report.manifests[0]!), named.file!), 200);
+    const bad = await runVerify(out);
+    expect(bad.code).not.toBe(0);
+    expect(bad.out).toContain(`first failing segment: ${named.id}`);
+    // The export is in the audit trail.
+    expect((await server.services.audit.list({ subjectType: 'session', subjectId: sessionId })).map((a) => a.action)).toContain('footage.export');
   }, 60_000);
 
   it('the centre signs what it stores; verify passes on its folder and finds a changed byte there', async () => {

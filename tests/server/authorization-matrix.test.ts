@@ -49,6 +49,8 @@ const segmentRange = (v: Venue) => `from=${encodeURIComponent(new Date(v.segment
 
 const CASES: Case[] = [
   { name: 'session detail', method: 'GET', path: (v) => `/api/sessions/${sessions.get(v.id)}`, allowed: ALL, okStatus: 200 },
+  // Whoever may watch a session's footage may take it away as evidence (the export is audited).
+  { name: 'session evidence export', method: 'GET', path: (v) => `/api/sessions/${sessions.get(v.id)}/export`, allowed: ALL, okStatus: 200 },
   {
     name: 'book a session',
     method: 'POST',

@@ -208,6 +208,8 @@ const en: typeof zh = {
   },
   session: {
     back: 'Back to sessions',
+    export: 'Export evidence',
+    exportHint: "Every camera's footage of this session with its signed manifests and gaps, as a ZIP; unpacked, npm run verify checks offline that nothing was altered.",
     loading: 'Loading session…',
     venue: 'Venue',
     room: 'Room',

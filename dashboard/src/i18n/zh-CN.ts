@@ -206,6 +206,8 @@ export default {
   },
   session: {
     back: '返回场次列表',
+    export: '导出证据',
+    exportHint: '本场次各摄像机的录像、签名清单和缺失时段，打包为 ZIP；解压后可用 npm run verify 离线校验未被篡改。',
     loading: '正在加载场次…',
     venue: '场地',
     room: '房间',

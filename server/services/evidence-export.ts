@@ -1,0 +1,136 @@
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import archiver from 'archiver';
+import type { Logger } from 'pino';
+import type { FootageManifest } from '../../protocol/manifest.ts';
+import type { SessionDetail, User } from '../../protocol/index.ts';
+import type { SegmentRepository } from '../repositories/segments.ts';
+import type { FootageStore } from '../storage/footage-store.ts';
+import { centreManifestKey, type IntegrityService } from './integrity.ts';
+import type { SessionService, SessionSettings } from './sessions.ts';
+
+/**
+ * A bid session's evidence as one ZIP a supervisor hands on: for every camera of its room, the
+ * footage the centre holds from planned start − pre-roll to planned end + post-roll, the centre's
+ * signed manifests of every period that window touches with every file they name (a manifest is
+ * checked whole, so the export holds whole periods of what the centre stores), the completeness
+ * report with its gaps and their causes (`session.json`), and a README saying how to check it:
+ * `npm run verify -- FOLDER` proves offline that nothing was altered and finds one changed byte.
+ * Paths inside are the store's own (`<camera>/<day>/<segment>.ts`, `<camera>/manifests/…`), so
+ * the manifests' relative file names resolve in the unpacked folder as they do in the store.
+ * Footage of a period not signed yet (the session is still running, or its last hour is) is
+ * included and listed as such. Entries are stored, not deflated: footage is compressed already.
+ */
+export class EvidenceExportService {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly segments: SegmentRepository,
+    private readonly integrity: Pick<IntegrityService, 'manifests' | 'publicKey'>,
+    private readonly store: FootageStore,
+    private readonly settings: SessionSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The session as exported (access is checked here: an unknown or unseen session throws not_found). */
+  async describe(sessionId: string, user: User): Promise<SessionDetail> {
+    return this.sessions.detail(sessionId, user);
+  }
+
+  /** Writes the ZIP of a session described by `describe` to `out`; resolves once it is finished. */
+  async write(detail: SessionDetail, user: User, out: Writable, now = new Date()): Promise<{ files: number; bytes: number }> {
+    const s = detail.session;
+    const from = new Date(Date.parse(s.plannedStart) - this.settings.preRollMinutes * 60_000);
+    const to = new Date(Math.min(Date.parse(s.plannedEnd) + this.settings.postRollMinutes * 60_000, now.getTime()));
+    const zip = archiver('zip', { store: true });
+    const done = new Promise<void>((resolve, reject) => {
+      out.on('close', resolve);
+      out.on('finish', resolve);
+      out.on('error', reject);
+      zip.on('error', reject);
+    });
+    zip.pipe(out);
+    let files = 0;
+    let bytes = 0;
+    const unsigned: string[] = [];
+    const manifestsOut: string[] = [];
+    for (const cam of detail.cameras) {
+      const keys = new Set<string>();
+      // Every manifest of a period overlapping the window (a period is an hour; a day back covers any setting).
+      for (const row of await this.integrity.manifests(cam.cameraId, new Date(from.getTime() - 86_400_000))) {
+        const venueManifest = JSON.parse(row.manifest) as FootageManifest;
+        const periodStart = Date.parse(venueManifest.periodStart);
+        if (periodStart >= to.getTime() || periodStart + venueManifest.periodSeconds * 1000 <= from.getTime()) continue;
+        const key = centreManifestKey(cam.cameraId, venueManifest.periodStart, venueManifest.supplement);
+        if (!(await this.store.stat(key))) continue; // not signed by the centre (yet): its footage goes in as unsigned
+        const text = await streamText(await this.store.get(key));
+        const signed = JSON.parse(text) as FootageManifest;
+        zip.append(text, { name: key });
+        manifestsOut.push(key);
+        files++;
+        for (const seg of signed.segments) if (seg.file !== null) keys.add(path.posix.normalize(path.posix.join(path.posix.dirname(key), seg.file)));
+      }
+      const named = new Set(keys);
+      for (const seg of await this.segments.overlapping(cam.cameraId, from, to, { storedOnly: true })) {
+        if (!seg.storageKey) continue;
+        if (!named.has(seg.storageKey)) unsigned.push(seg.storageKey);
+        keys.add(seg.storageKey);
+      }
+      for (const key of [...keys].sort()) {
+        const st = await this.store.stat(key);
+        if (!st) continue; // named by a manifest of the period but no longer stored: verify will say so
+        zip.append(await this.store.get(key), { name: key });
+        files++;
+        bytes += st.bytes;
+      }
+    }
+    const report = {
+      kind: 'venuewatch.evidence-export',
+      exportedAt: now.toISOString(),
+      exportedBy: user.username,
+      window: { from: from.toISOString(), to: to.toISOString() },
+      centrePublicKey: this.integrity.publicKey,
+      manifests: manifestsOut,
+      notYetSigned: unsigned,
+      ...detail,
+    };
+    zip.append(`${JSON.stringify(report, null, 1)}\n`, { name: 'session.json' });
+    zip.append(readme(detail, report.window, this.integrity.publicKey, unsigned.length), { name: 'README.txt' });
+    await zip.finalize();
+    await done;
+    this.logger.info({ sessionId: s.id, venueId: s.venueId, files, bytes, by: user.username }, 'session evidence exported');
+    return { files, bytes };
+  }
+}
+
+async function streamText(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function readme(d: SessionDetail, window: { from: string; to: string }, publicKey: string, unsigned: number): string {
+  const s = d.session;
+  const gaps = d.cameras.flatMap((c) => c.gaps.map((g) => `  ${c.cameraId}  ${g.from} – ${g.to}  ${g.kind ?? 'video'}  ${g.cause ?? 'cause not reported'}${g.ongoing ? ' (ongoing)' : ''}`));
+  return [
+    `VenueWatch 开评标场次录像证据 / bid session evidence`,
+    ``,
+    `项目 Project: ${s.projectCode} ${s.projectName}`,
+    `场地 Venue: ${s.venueName} · ${s.roomName}`,
+    `计划时间 Planned: ${s.plannedStart} – ${s.plannedEnd}`,
+    `导出范围 Footage window (pre/post-roll included): ${window.from} – ${window.to}`,
+    ``,
+    `校验 How to check that nothing was altered (offline, with the VenueWatch sources):`,
+    `  npm run verify -- <this folder, unpacked> --public-key=${publicKey}`,
+    `  Exit 0 = every manifest signature, hash-chain link and segment file verified; otherwise the`,
+    `  first failing segment is named. The manifests are signed by the centre (key above) and carry`,
+    `  the venue box's own signature as their source.`,
+    unsigned > 0 ? `  ${unsigned} segment file(s) belong to periods not signed yet (listed in session.json, notYetSigned).` : `  Every segment file here is named by a signed manifest.`,
+    ``,
+    `完整性 Completeness per camera (expected / recorded / stored at the centre, seconds):`,
+    ...d.cameras.map((c) => `  ${c.cameraId} ${c.name}: ${Math.round(c.expectedSeconds)} / ${Math.round(c.recordedSeconds)} / ${Math.round(c.storedSeconds)}`),
+    ``,
+    `缺失时段 Gaps (from – to, kind, cause):`,
+    ...(gaps.length ? gaps : ['  none']),
+    ``,
+  ].join('\r\n');
+}
