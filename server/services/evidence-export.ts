@@ -124,7 +124,14 @@ function readme(d: SessionDetail, window: { from: string; to: string }, publicKe
     `  Exit 0 = every manifest signature, hash-chain link and segment file verified; otherwise the`,
     `  first failing segment is named. The manifests are signed by the centre (key above) and carry`,
     `  the venue box's own signature as their source.`,
-    unsigned > 0 ? `  ${unsigned} segment file(s) belong to periods not signed yet (listed in session.json, notYetSigned).` : `  Every segment file here is named by a signed manifest.`,
+    ...(unsigned > 0
+      ? [
+          `  ${unsigned} segment file(s) belong to periods not signed yet (listed in session.json, notYetSigned):`,
+          `  the venue box signs each period (an hour by default) when it ends. Export again once the hour of`,
+          `  the last footage is over for a package that verify checks whole.`,
+          `  尚有 ${unsigned} 个录像文件所在时段未签名（场地主机在每个时段结束后签名，默认一小时），请在该时段结束后重新导出。`,
+        ]
+      : [`  Every segment file here is named by a signed manifest. 全部录像文件均有签名清单。`]),
     ``,
     `完整性 Completeness per camera (expected / recorded / stored at the centre, seconds):`,
     ...d.cameras.map((c) => `  ${c.cameraId} ${c.name}: ${Math.round(c.expectedSeconds)} / ${Math.round(c.recordedSeconds)} / ${Math.round(c.storedSeconds)}`),
