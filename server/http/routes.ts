@@ -21,7 +21,7 @@ import { AppError } from '../services/errors.ts';
 import { UploadOffsetConflict, type IngestService } from '../services/ingest.ts';
 import type { FetchService } from '../services/fetch.ts';
 import type { PlaybackService } from '../services/playback.ts';
-import type { EvidenceExportService } from '../services/evidence-export.ts';
+import { ExportCancelled, type EvidenceExportService } from '../services/evidence-export.ts';
 import type { SessionService } from '../services/sessions.ts';
 import type { VenueService } from '../services/venues.ts';
 import type { AuditService } from '../services/audit.ts';
@@ -198,7 +198,12 @@ export function apiRouter(deps: ApiDeps): Router {
       'Content-Disposition': `attachment; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`,
       'Cache-Control': 'no-store',
     });
-    await deps.exports.write(detail, user, res);
+    try {
+      await deps.exports.write(detail, user, res);
+    } catch (err) {
+      if (!(err instanceof ExportCancelled)) throw err;
+      deps.logger.info({ sessionId: id, venueId: detail.session.venueId, by: user.username }, 'evidence export cancelled: its reader went away');
+    }
   });
 
   r.get('/cameras/:id/vod.m3u8', signedIn, async (req, res) => {

@@ -42,13 +42,40 @@ export class EvidenceExportService {
     const from = new Date(Date.parse(s.plannedStart) - this.settings.preRollMinutes * 60_000);
     const to = new Date(Math.min(Date.parse(s.plannedEnd) + this.settings.postRollMinutes * 60_000, now.getTime()));
     const zip = archiver('zip', { store: true });
-    const done = new Promise<void>((resolve, reject) => {
-      out.on('close', resolve);
+    // A reader that goes away (a closed tab, a cut link) ends the export: no footage is read for nobody.
+    const gone = new AbortController();
+    out.on('close', () => {
+      if (!out.writableFinished) gone.abort();
+    });
+    const finished = new Promise<void>((resolve, reject) => {
       out.on('finish', resolve);
       out.on('error', reject);
       zip.on('error', reject);
+      gone.signal.addEventListener('abort', () => reject(new ExportCancelled()));
     });
+    finished.catch(() => {}); // awaited below; an early failure must not go unhandled meanwhile
     zip.pipe(out);
+    /**
+     * One entry at a time: a session of hours is thousands of segment files, and a file opened for
+     * every one of them at once would run out of descriptors. The next file is opened once the zip
+     * has taken the last, which it does as fast as the reader takes the zip (backpressure).
+     */
+    const add = async (name: string, source: () => Promise<NodeJS.ReadableStream | string>): Promise<void> => {
+      if (gone.signal.aborted) throw new ExportCancelled();
+      const body = await source();
+      await new Promise<void>((resolve, reject) => {
+        const stop = () => {
+          if (typeof body !== 'string') (body as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+          reject(new ExportCancelled());
+        };
+        gone.signal.addEventListener('abort', stop, { once: true });
+        zip.once('entry', () => {
+          gone.signal.removeEventListener('abort', stop);
+          resolve();
+        });
+        zip.append(body as string, { name });
+      });
+    };
     let files = 0;
     let bytes = 0;
     const unsigned: string[] = [];
@@ -64,7 +91,7 @@ export class EvidenceExportService {
         if (!(await this.store.stat(key))) continue; // not signed by the centre (yet): its footage goes in as unsigned
         const text = await streamText(await this.store.get(key));
         const signed = JSON.parse(text) as FootageManifest;
-        zip.append(text, { name: key });
+        await add(key, async () => text);
         manifestsOut.push(key);
         files++;
         for (const seg of signed.segments) if (seg.file !== null) keys.add(path.posix.normalize(path.posix.join(path.posix.dirname(key), seg.file)));
@@ -78,7 +105,7 @@ export class EvidenceExportService {
       for (const key of [...keys].sort()) {
         const st = await this.store.stat(key);
         if (!st) continue; // named by a manifest of the period but no longer stored: verify will say so
-        zip.append(await this.store.get(key), { name: key });
+        await add(key, () => this.store.get(key));
         files++;
         bytes += st.bytes;
       }
@@ -93,12 +120,19 @@ export class EvidenceExportService {
       notYetSigned: unsigned,
       ...detail,
     };
-    zip.append(`${JSON.stringify(report, null, 1)}\n`, { name: 'session.json' });
-    zip.append(readme(detail, report.window, this.integrity.publicKey, unsigned.length), { name: 'README.txt' });
-    await zip.finalize();
-    await done;
+    await add('session.json', async () => `${JSON.stringify(report, null, 1)}\n`);
+    await add('README.txt', async () => readme(detail, report.window, this.integrity.publicKey, unsigned.length));
+    void zip.finalize().catch(() => {}); // its failure rejects `finished`
+    await finished;
     this.logger.info({ sessionId: s.id, venueId: s.venueId, files, bytes, by: user.username }, 'session evidence exported');
     return { files, bytes };
+  }
+}
+
+/** The reader went away before the export was complete. */
+export class ExportCancelled extends Error {
+  constructor() {
+    super('the export was cancelled: its reader went away');
   }
 }
 
