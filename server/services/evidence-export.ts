@@ -4,6 +4,7 @@ import archiver from 'archiver';
 import type { Logger } from 'pino';
 import type { FootageManifest } from '../../protocol/manifest.ts';
 import type { SessionDetail, User } from '../../protocol/index.ts';
+import { buildVodPlaylist } from '../playback/vod-playlist.ts';
 import type { SegmentRepository } from '../repositories/segments.ts';
 import type { FootageStore } from '../storage/footage-store.ts';
 import { centreManifestKey, type IntegrityService } from './integrity.ts';
@@ -14,7 +15,8 @@ import type { SessionService, SessionSettings } from './sessions.ts';
  * footage the centre holds from planned start − pre-roll to planned end + post-roll, the centre's
  * signed manifests of every period that window touches with every file they name (a manifest is
  * checked whole, so the export holds whole periods of what the centre stores), the completeness
- * report with its gaps and their causes (`session.json`), and a README saying how to check it:
+ * report with its gaps and their causes (`session.json`), a playlist per camera of the window
+ * (`<camera>/playlist.m3u8`, playable in any HLS player), and a README saying how to check it:
  * `npm run verify -- FOLDER` proves offline that nothing was altered and finds one changed byte.
  * Paths inside are the store's own (`<camera>/<day>/<segment>.ts`, `<camera>/manifests/…`), so
  * the manifests' relative file names resolve in the unpacked folder as they do in the store.
@@ -97,10 +99,17 @@ export class EvidenceExportService {
         for (const seg of signed.segments) if (seg.file !== null) keys.add(path.posix.normalize(path.posix.join(path.posix.dirname(key), seg.file)));
       }
       const named = new Set(keys);
-      for (const seg of await this.segments.overlapping(cam.cameraId, from, to, { storedOnly: true })) {
-        if (!seg.storageKey) continue;
-        if (!named.has(seg.storageKey)) unsigned.push(seg.storageKey);
-        keys.add(seg.storageKey);
+      const inWindow = (await this.segments.overlapping(cam.cameraId, from, to, { storedOnly: true })).filter((seg) => seg.storageKey);
+      for (const seg of inWindow) {
+        if (!named.has(seg.storageKey!)) unsigned.push(seg.storageKey!);
+        keys.add(seg.storageKey!);
+      }
+      // The window as a playlist beside the footage: any HLS player (VLC, ffplay) plays the unpacked
+      // export with its wall-clock times, holes marked as discontinuities, no VenueWatch needed.
+      if (inWindow.length > 0) {
+        const playlist = buildVodPlaylist(inWindow, { live: false, segmentUrl: (seg) => path.posix.relative(cam.cameraId, seg.storageKey!) });
+        await add(`${cam.cameraId}/playlist.m3u8`, async () => playlist);
+        files++;
       }
       for (const key of [...keys].sort()) {
         const st = await this.store.stat(key);
@@ -166,6 +175,8 @@ function readme(d: SessionDetail, window: { from: string; to: string }, publicKe
           `  尚有 ${unsigned} 个录像文件所在时段未签名（场地主机在每个时段结束后签名，默认一小时），请在该时段结束后重新导出。`,
         ]
       : [`  Every segment file here is named by a signed manifest. 全部录像文件均有签名清单。`]),
+    ``,
+    `播放 To watch: open <camera>/playlist.m3u8 in an HLS player (VLC, ffplay); gaps are marked as discontinuities.`,
     ``,
     `完整性 Completeness per camera (expected / recorded / stored at the centre, seconds):`,
     ...d.cameras.map((c) => `  ${c.cameraId} ${c.name}: ${Math.round(c.expectedSeconds)} / ${Math.round(c.recordedSeconds)} / ${Math.round(c.storedSeconds)}`),

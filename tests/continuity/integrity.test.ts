@@ -1,7 +1,10 @@
 import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import JSZip from 'jszip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ffprobePath } from '../../config/binaries.ts';
 import { startAgent, type Agent } from '../../edge-agent/agent.ts';
 import { newSigningKeyPem, recordHash, signManifest, signingKeyFromPem } from '../../protocol/integrity.ts';
 import { FootageManifest } from '../../protocol/index.ts';
@@ -169,6 +172,11 @@ describe('footage integrity: chain, signed manifests, verify', () => {
     const ok = await runVerify(out);
     expect(ok.out).toMatch(/^OK:/m);
     expect(ok.code).toBe(0);
+    // The unpacked export plays without VenueWatch: ffprobe reads the camera's playlist and its footage.
+    const { stdout } = await promisify(execFile)(ffprobePath(), ['-v', 'error', '-show_entries', 'format=duration:stream=codec_name', '-of', 'json', join(out, cam, 'playlist.m3u8')], { timeout: 30_000 });
+    const probe = JSON.parse(stdout) as { format: { duration: string }; streams: { codec_name: string }[] };
+    expect(probe.streams.map((s) => s.codec_name)).toContain('h264');
+    expect(Number(probe.format.duration)).toBeGreaterThan(2);
     const first = FootageManifest.parse(JSON.parse(readFileSync(join(out, report.manifests[0]!), 'utf8')));
     const named = first.segments.find((s) => s.file !== null)!;
     flipByte(join(out, dirname(report.manifests[0]!), named.file!), 200);
