@@ -65,18 +65,15 @@ export class EvidenceExportService {
     const add = async (name: string, source: () => Promise<NodeJS.ReadableStream | string>): Promise<void> => {
       if (gone.signal.aborted) throw new ExportCancelled();
       const body = await source();
-      await new Promise<void>((resolve, reject) => {
-        const stop = () => {
-          if (typeof body !== 'string') (body as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
-          reject(new ExportCancelled());
-        };
-        gone.signal.addEventListener('abort', stop, { once: true });
-        zip.once('entry', () => {
-          gone.signal.removeEventListener('abort', stop);
-          resolve();
-        });
-        zip.append(body as string, { name });
-      });
+      const taken = new Promise<void>((resolve) => zip.once('entry', () => resolve()));
+      zip.append(body as string, { name });
+      try {
+        // `finished` rejects when the reader goes away or the zip fails: no wait for an entry that never comes.
+        await Promise.race([taken, finished]);
+      } catch (err) {
+        if (typeof body !== 'string') (body as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+        throw err;
+      }
     };
     let files = 0;
     let bytes = 0;
