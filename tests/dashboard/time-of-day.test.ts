@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatClock, formatDuration, parseClock, resolveClockInWindow } from '../../dashboard/src/playback/time-of-day.ts';
+import { formatClock, formatDay, formatDuration, parseClock, resolveClockInWindow } from '../../dashboard/src/playback/time-of-day.ts';
 
 // Local dates built with the Date constructor so the test holds in any time zone.
 const local = (y: number, mo: number, d: number, h: number, mi: number, s = 0) => new Date(y, mo - 1, d, h, mi, s).getTime();
@@ -16,6 +16,8 @@ describe('time of day', () => {
 
   it('formats local wall clock and durations', () => {
     expect(formatClock(local(2026, 11, 25, 7, 4, 9))).toBe('07:04:09');
+    // The local day, also in the first hours after midnight (UTC's day is still the previous one east of Greenwich).
+    expect(formatDay(new Date(local(2026, 3, 2, 0, 30)))).toBe('2026-03-02');
     expect(formatDuration(59)).toBe('0:59');
     expect(formatDuration(3725)).toBe('1:02:05');
   });

@@ -8,11 +8,16 @@ export function formatClock(ms: number): string {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+/** The local calendar day, YYYY-MM-DD, as a date input holds it (toISOString() gives UTC's day). */
+export function formatDay(d: Date): string {
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
 /** YYYY-MM-DD HH:MM in local time, for planned times in lists. */
 export function formatDateTime(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return `${formatDay(d)} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
 /** Seconds as H:MM:SS / M:SS, for durations. */
