@@ -66,10 +66,13 @@ export class EvidenceExportService {
       if (gone.signal.aborted) throw new ExportCancelled();
       const body = await source();
       const taken = new Promise<void>((resolve) => zip.once('entry', () => resolve()));
+      // A file's descriptor is closed a moment after its last byte was read: wait for that too, so
+      // the next file is never opened while this one is still open.
+      const closed = typeof body === 'string' ? Promise.resolve() : new Promise<void>((resolve) => (body as NodeJS.ReadableStream).once('close', () => resolve()));
       zip.append(body as string, { name });
       try {
         // `finished` rejects when the reader goes away or the zip fails: no wait for an entry that never comes.
-        await Promise.race([taken, finished]);
+        await Promise.race([Promise.all([taken, closed]), finished]);
       } catch (err) {
         if (typeof body !== 'string') (body as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
         throw err;
