@@ -63,6 +63,17 @@ export const ServerConfig = z.strictObject({
       redactNames: z.boolean().default(true),
     })
     .default({ footageMinutesBefore: 5, footageMinutesAfter: 5, timeZone: 'Asia/Shanghai', maxPhotoBytes: 3 * 1024 * 1024, redactNames: true }),
+  /** Footage export requests (调取录像申请): copying footage out takes a request that someone else approves. */
+  exports: z
+    .strictObject({
+      /** Local rule: an export needs another person's approval. Off = a request is approved as it is made (still recorded with its purpose). */
+      requireApproval: z.boolean().default(true),
+      /** Days an approved request stays downloadable. */
+      validDays: z.number().min(0.01).max(365).default(7),
+      /** Longest room-and-time-range request, hours (a session's window is whatever it was booked for). */
+      maxRangeHours: z.number().min(0.1).max(24 * 31).default(24),
+    })
+    .default({ requireApproval: true, validDays: 7, maxRangeHours: 24 }),
   demo: z.strictObject({ accounts: z.boolean(), password: z.string().min(8).nullable() }),
   dashboardDir: z.string().min(1),
   deviceHealth: z.strictObject({

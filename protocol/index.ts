@@ -12,3 +12,4 @@ export * from './room-events.ts';
 export * from './sensors.ts';
 export * from './pre-session-check.ts';
 export * from './live.ts';
+export * from './exports.ts';

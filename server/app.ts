@@ -20,6 +20,9 @@ import { GapRepository } from './repositories/gaps.ts';
 import { GapService } from './services/gaps.ts';
 import { AlarmService } from './services/alarms.ts';
 import { EvidenceExportService } from './services/evidence-export.ts';
+import { ExportRequestService } from './services/export-requests.ts';
+import { ExportRequestRepository } from './repositories/export-requests.ts';
+import { exportRouter } from './http/export-routes.ts';
 import { IntegrityService, loadOrCreateCentreKey } from './services/integrity.ts';
 import { FetchService } from './services/fetch.ts';
 import { LiveService } from './live/live-service.ts';
@@ -66,7 +69,7 @@ export interface RunningServer {
   db: Database;
   dbKind: DatabaseKind;
   link: VenueLink;
-  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; audit: AuditService; ledger: LedgerService; equipment: EquipmentService; deviceHealth: DeviceHealthService; preSessionCheck: PreSessionCheckService; gaps: GapService; alarms: AlarmService; integrity: IntegrityService; fetch: FetchService; live: LiveService };
+  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; audit: AuditService; ledger: LedgerService; equipment: EquipmentService; deviceHealth: DeviceHealthService; preSessionCheck: PreSessionCheckService; gaps: GapService; alarms: AlarmService; integrity: IntegrityService; fetch: FetchService; live: LiveService; exportRequests: ExportRequestService };
   store: DiskFootageStore;
 }
 
@@ -130,7 +133,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const alarms = new AlarmService(db, logger.child({ component: 'alarms' }));
     const integrity = new IntegrityService(db, segmentRepo, store, loadOrCreateCentreKey(dataDir), logger.child({ component: 'integrity' }));
     ingest.onStored = (meta) => integrity.segmentStored(meta.cameraId, meta.start);
-    const evidence = new EvidenceExportService(sessions, segmentRepo, integrity, store, config.sessions, logger.child({ component: 'evidence-export' }));
+    const evidence = new EvidenceExportService(segmentRepo, integrity, store, logger.child({ component: 'evidence-export' }));
+    const exportRequests = new ExportRequestService(db, new ExportRequestRepository(db), venueRepo, sessions, audit, config.exports, config.sessions, logger.child({ component: 'export-requests' }));
 
     if (config.demo.accounts) {
       if (!config.demo.password) throw new Error('demo.accounts is on but demo.password is not set: set DEMO_PASSWORD');
@@ -168,7 +172,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       sessions,
       processed: processedRepo,
       logger,
-      holds: [(venueId) => ledger.windowsFor(venueId)],
+      holds: [(venueId) => ledger.windowsFor(venueId), (venueId) => exportRequests.windowsFor(venueId)],
       health: deviceHealth,
       roomEvents: roomEventService,
       gaps,
@@ -186,6 +190,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       link.publishWindows(venueId).catch((err: Error) => logger.warn({ venueId, err: err.message }, 'could not publish upload windows'));
     sessions.onChange((venueId) => void republish(venueId));
     ledger.onChange((venueId) => void republish(venueId));
+    exportRequests.onChange((venueId) => void republish(venueId));
     await link.start();
     const known = new Set([...(await venues.summaries()).map((v) => v.id), ...config.agents.map((a) => a.venueId)]);
     await Promise.all([...known].map(republish));
@@ -223,7 +228,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app.use('/api/ledger', equipmentRouter({ auth, equipment }));
     app.use('/api/ledger', reportRouter({ auth, reports: new LedgerReportService(db, config.ledger.timeZone) }));
     app.use('/api/ledger', ledgerRouter({ auth, ledger, audit, maxPhotoBytes: config.ledger.maxPhotoBytes, logger: logger.child({ component: 'ledger-http' }) }));
-    app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard, fetch: fetchService, exports: evidence }));
+    app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard, fetch: fetchService }));
+    app.use('/api', exportRouter({ auth, requests: exportRequests, evidence, logger: logger.child({ component: 'export-http' }) }));
     app.use('/api', deviceRouter({ auth, health: deviceHealth, roomEvents: roomEventService, preSessionCheck, link, logger: logger.child({ component: 'http' }) }));
     app.use(metricsRouter({ health: deviceHealth, link, ingest }));
     app.use('/api', liveRouter({ auth, live, agents: config.agents, logger: logger.child({ component: 'live-http' }) }));
@@ -261,7 +267,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       db,
       dbKind: database.kind,
       link,
-      services: { auth, venues, sessions, catalogue, ingest, playback, audit, ledger, equipment, deviceHealth, preSessionCheck, gaps, alarms, integrity, fetch: fetchService, live },
+      services: { auth, venues, sessions, catalogue, ingest, playback, audit, ledger, equipment, deviceHealth, preSessionCheck, gaps, alarms, integrity, fetch: fetchService, live, exportRequests },
       store,
     };
   } catch (err) {

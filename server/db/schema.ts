@@ -225,3 +225,4 @@ export type UserRow = typeof users.$inferSelect;
 export type AuthSessionRow = typeof authSessions.$inferSelect;
 export type AgentStatusRow = typeof agentStatus.$inferSelect;
 export * from './schema-ledger.ts';
+export * from './schema-exports.ts';

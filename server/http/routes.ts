@@ -21,7 +21,6 @@ import { AppError } from '../services/errors.ts';
 import { UploadOffsetConflict, type IngestService } from '../services/ingest.ts';
 import type { FetchService } from '../services/fetch.ts';
 import type { PlaybackService } from '../services/playback.ts';
-import { ExportCancelled, type EvidenceExportService } from '../services/evidence-export.ts';
 import type { SessionService } from '../services/sessions.ts';
 import type { VenueService } from '../services/venues.ts';
 import type { AuditService } from '../services/audit.ts';
@@ -44,8 +43,6 @@ export interface ApiDeps {
   loginGuard: LoginGuard;
   /** Issue 5: footage fetched from the venue on demand. */
   fetch?: FetchService;
-  /** A session's footage, signed manifests and gaps as one ZIP. */
-  exports?: EvidenceExportService;
 }
 
 /** Parses "bytes=a-b" / "bytes=a-" / "bytes=-n" for a single range; null = whole file, 'invalid' = 416. */
@@ -184,26 +181,6 @@ export function apiRouter(deps: ApiDeps): Router {
     const id = param(req, 'id');
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `session ${id} does not exist`);
     res.json(await deps.sessions.detail(id, currentUser(res)));
-  });
-
-  r.get('/sessions/:id/export', signedIn, async (req, res) => {
-    const id = param(req, 'id');
-    if (!deps.exports || !/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `session ${id} does not exist`);
-    const user = currentUser(res);
-    const detail = await deps.exports.describe(id, user);
-    await deps.audit.append({ actorId: user.id, actor: user.username, action: 'footage.export', venueId: detail.session.venueId, subjectType: 'session', subjectId: id, detail: { projectCode: detail.session.projectCode } });
-    const name = `${detail.session.projectCode}-${detail.session.plannedStart.slice(0, 10)}.zip`;
-    res.set({
-      'Content-Type': 'application/zip',
-      'Content-Disposition': `attachment; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`,
-      'Cache-Control': 'no-store',
-    });
-    try {
-      await deps.exports.write(detail, user, res);
-    } catch (err) {
-      if (!(err instanceof ExportCancelled)) throw err;
-      deps.logger.info({ sessionId: id, venueId: detail.session.venueId, by: user.username }, 'evidence export cancelled: its reader went away');
-    }
   });
 
   r.get('/cameras/:id/vod.m3u8', signedIn, async (req, res) => {

@@ -22,6 +22,8 @@ export type Capability =
   | 'ledger.create'
   | 'ledger.correct'
   | 'ledger.categories'
+  | 'export.request'
+  | 'export.decide'
   | `ledger.${LedgerAction}`;
 
 /** Roles allowed each capability. city_supervisor reads every county and changes nothing. */
@@ -40,6 +42,10 @@ export const CAPABILITIES: Record<Capability, readonly Role[]> = {
   'ledger.handle': ['admin', 'supervisor', 'venue_admin'],
   'ledger.publish': ['admin', 'supervisor', 'venue_admin'],
   'ledger.close_unfounded': ['admin', 'supervisor', 'venue_admin'],
+  // Copying footage out (domain.md): asked for with a purpose by those who work the sessions and the
+  // ledger, decided by a supervisor or an administrator — never by the one who asked (checked in the service).
+  'export.request': ['admin', 'patrol', 'supervisor', 'venue_admin'],
+  'export.decide': ['admin', 'supervisor', 'venue_admin'],
 };
 
 export function can(user: Pick<User, 'role'>, capability: Capability): boolean {

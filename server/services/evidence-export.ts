@@ -3,19 +3,20 @@ import type { Writable } from 'node:stream';
 import archiver from 'archiver';
 import type { Logger } from 'pino';
 import type { FootageManifest } from '../../protocol/manifest.ts';
-import type { SessionDetail, User } from '../../protocol/index.ts';
+import type { User } from '../../protocol/index.ts';
 import { buildVodPlaylist } from '../playback/vod-playlist.ts';
 import type { SegmentRepository } from '../repositories/segments.ts';
 import type { FootageStore } from '../storage/footage-store.ts';
 import { centreManifestKey, type IntegrityService } from './integrity.ts';
-import type { SessionService, SessionSettings } from './sessions.ts';
+import type { ExportPackage } from './export-requests.ts';
 
 /**
- * A bid session's evidence as one ZIP a supervisor hands on: for every camera of its room, the
- * footage the centre holds from planned start − pre-roll to planned end + post-roll, the centre's
- * signed manifests of every period that window touches with every file they name (a manifest is
- * checked whole, so the export holds whole periods of what the centre stores), the completeness
- * report with its gaps and their causes (`session.json`), a playlist per camera of the window
+ * The evidence package of an approved export request as one ZIP its requester hands on: for every
+ * camera of the room, the footage the centre holds in the request's window (a session's includes
+ * its pre- and post-roll), the centre's signed manifests of every period that window touches with
+ * every file they name (a manifest is checked whole, so the export holds whole periods of what the
+ * centre stores), the request (who asked, why, who approved) with the completeness report, its
+ * gaps and their causes (`export.json`), a playlist per camera of the window
  * (`<camera>/playlist.m3u8`, playable in any HLS player), and a README saying how to check it:
  * `npm run verify -- FOLDER` proves offline that nothing was altered and finds one changed byte.
  * Paths inside are the store's own (`<camera>/<day>/<segment>.ts`, `<camera>/manifests/…`), so
@@ -25,24 +26,15 @@ import type { SessionService, SessionSettings } from './sessions.ts';
  */
 export class EvidenceExportService {
   constructor(
-    private readonly sessions: SessionService,
     private readonly segments: SegmentRepository,
     private readonly integrity: Pick<IntegrityService, 'manifests' | 'publicKey'>,
     private readonly store: FootageStore,
-    private readonly settings: SessionSettings,
     private readonly logger: Logger,
   ) {}
 
-  /** The session as exported (access is checked here: an unknown or unseen session throws not_found). */
-  async describe(sessionId: string, user: User): Promise<SessionDetail> {
-    return this.sessions.detail(sessionId, user);
-  }
-
-  /** Writes the ZIP of a session described by `describe` to `out`; resolves once it is finished. */
-  async write(detail: SessionDetail, user: User, out: Writable, now = new Date()): Promise<{ files: number; bytes: number }> {
-    const s = detail.session;
-    const from = new Date(Date.parse(s.plannedStart) - this.settings.preRollMinutes * 60_000);
-    const to = new Date(Math.min(Date.parse(s.plannedEnd) + this.settings.postRollMinutes * 60_000, now.getTime()));
+  /** Writes the ZIP of an opened download (ExportRequestService.openDownload) to `out`; resolves once it is finished. */
+  async write(pkg: ExportPackage, user: User, out: Writable, now = new Date()): Promise<{ files: number; bytes: number }> {
+    const { from, to } = pkg.window;
     const zip = archiver('zip', { store: true });
     // A reader that goes away (a closed tab, a cut link) ends the export: no footage is read for nobody.
     const gone = new AbortController();
@@ -82,7 +74,7 @@ export class EvidenceExportService {
     let bytes = 0;
     const unsigned: string[] = [];
     const manifestsOut: string[] = [];
-    for (const cam of detail.cameras) {
+    for (const cam of pkg.cameras) {
       const keys = new Set<string>();
       // Every manifest of a period overlapping the window (a period is an hour; a day back covers any setting).
       for (const row of await this.integrity.manifests(cam.cameraId, new Date(from.getTime() - 86_400_000))) {
@@ -123,17 +115,19 @@ export class EvidenceExportService {
       kind: 'venuewatch.evidence-export',
       exportedAt: now.toISOString(),
       exportedBy: user.username,
+      request: pkg.request,
+      session: pkg.session,
       window: { from: from.toISOString(), to: to.toISOString() },
       centrePublicKey: this.integrity.publicKey,
       manifests: manifestsOut,
       notYetSigned: unsigned,
-      ...detail,
+      cameras: pkg.cameras,
     };
-    await add('session.json', async () => `${JSON.stringify(report, null, 1)}\n`);
-    await add('README.txt', async () => readme(detail, report.window, this.integrity.publicKey, unsigned.length));
+    await add('export.json', async () => `${JSON.stringify(report, null, 1)}\n`);
+    await add('README.txt', async () => readme(pkg, report.window, this.integrity.publicKey, unsigned.length));
     void zip.finalize().catch(() => {}); // its failure rejects `finished`
     await finished;
-    this.logger.info({ sessionId: s.id, venueId: s.venueId, files, bytes, by: user.username }, 'session evidence exported');
+    this.logger.info({ exportRequestId: pkg.request.id, sessionId: pkg.request.sessionId, venueId: pkg.request.venueId, files, bytes, by: user.username }, 'evidence exported');
     return { files, bytes };
   }
 }
@@ -151,16 +145,21 @@ async function streamText(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function readme(d: SessionDetail, window: { from: string; to: string }, publicKey: string, unsigned: number): string {
-  const s = d.session;
-  const gaps = d.cameras.flatMap((c) => c.gaps.map((g) => `  ${c.cameraId}  ${g.from} – ${g.to}  ${g.kind ?? 'video'}  ${g.cause ?? 'cause not reported'}${g.ongoing ? ' (ongoing)' : ''}`));
+function readme(pkg: ExportPackage, window: { from: string; to: string }, publicKey: string, unsigned: number): string {
+  const q = pkg.request;
+  const s = pkg.session;
+  const gaps = pkg.cameras.flatMap((c) => c.gaps.map((g) => `  ${c.cameraId}  ${g.from} – ${g.to}  ${g.kind ?? 'video'}  ${g.cause ?? 'cause not reported'}${g.ongoing ? ' (ongoing)' : ''}`));
   return [
-    `VenueWatch 开评标场次录像证据 / bid session evidence`,
+    s ? `VenueWatch 开评标场次录像证据 / bid session evidence` : `VenueWatch 录像证据 / footage evidence`,
     ``,
-    `项目 Project: ${s.projectCode} ${s.projectName}`,
-    `场地 Venue: ${s.venueName} · ${s.roomName}`,
-    `计划时间 Planned: ${s.plannedStart} – ${s.plannedEnd}`,
-    `导出范围 Footage window (pre/post-roll included): ${window.from} – ${window.to}`,
+    ...(s ? [`项目 Project: ${s.projectCode} ${s.projectName}`, `计划时间 Planned: ${s.plannedStart} – ${s.plannedEnd}`] : []),
+    `场地 Venue: ${q.venueName} · ${q.roomName}`,
+    `导出范围 Footage window${s ? ' (pre/post-roll included)' : ''}: ${window.from} – ${window.to}`,
+    ``,
+    `调取申请 Export request ${q.id}`,
+    `  申请人 Requested by: ${q.requestedBy}, ${q.requestedAt}`,
+    `  事由 Purpose: ${q.purpose}`,
+    `  审批 Approved by: ${q.decidedBy ?? ''}, ${q.decidedAt ?? ''}${q.decisionNote ? ` (${q.decisionNote})` : ''}`,
     ``,
     `校验 How to check that nothing was altered (offline, with the VenueWatch sources):`,
     `  npm run verify -- <this folder, unpacked> --public-key=${publicKey}`,
@@ -169,17 +168,17 @@ function readme(d: SessionDetail, window: { from: string; to: string }, publicKe
     `  the venue box's own signature as their source.`,
     ...(unsigned > 0
       ? [
-          `  ${unsigned} segment file(s) belong to periods not signed yet (listed in session.json, notYetSigned):`,
-          `  the venue box signs each period (an hour by default) when it ends. Export again once the hour of`,
+          `  ${unsigned} segment file(s) belong to periods not signed yet (listed in export.json, notYetSigned):`,
+          `  the venue box signs each period (an hour by default) when it ends. Download again once the hour of`,
           `  the last footage is over for a package that verify checks whole.`,
-          `  尚有 ${unsigned} 个录像文件所在时段未签名（场地主机在每个时段结束后签名，默认一小时），请在该时段结束后重新导出。`,
+          `  尚有 ${unsigned} 个录像文件所在时段未签名（场地主机在每个时段结束后签名，默认一小时），请在该时段结束后重新下载。`,
         ]
       : [`  Every segment file here is named by a signed manifest. 全部录像文件均有签名清单。`]),
     ``,
     `播放 To watch: open <camera>/playlist.m3u8 in an HLS player (VLC, ffplay); gaps are marked as discontinuities.`,
     ``,
     `完整性 Completeness per camera (expected / recorded / stored at the centre, seconds):`,
-    ...d.cameras.map((c) => `  ${c.cameraId} ${c.name}: ${Math.round(c.expectedSeconds)} / ${Math.round(c.recordedSeconds)} / ${Math.round(c.storedSeconds)}`),
+    ...pkg.cameras.map((c) => `  ${c.cameraId} ${c.name}: ${Math.round(c.expectedSeconds)} / ${Math.round(c.recordedSeconds)} / ${Math.round(c.storedSeconds)}`),
     ``,
     `缺失时段 Gaps (from – to, kind, cause):`,
     ...(gaps.length ? gaps : ['  none']),

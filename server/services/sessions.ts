@@ -102,15 +102,31 @@ export class SessionService {
     return { sessions: rows.slice(0, q.limit).map((s) => this.toApi(s, now)), truncated: rows.length > q.limit };
   }
 
+  /** A session the user may see (not_found otherwise), without its coverage. */
+  async find(id: string, user: Pick<User, 'venueIds'>, now = new Date()): Promise<BidSession> {
+    const s = /^[0-9a-f-]{36}$/i.test(id) ? await this.sessions.get(id) : null;
+    if (!s || !this.canSee(user, s.venueId)) throw new AppError('not_found', `session ${id} does not exist`);
+    return this.toApi(s, now);
+  }
+
   async detail(id: string, user: Pick<User, 'venueIds'>, now = new Date()): Promise<SessionDetail> {
     const s = await this.sessions.get(id);
     if (!s || !this.canSee(user, s.venueId)) throw new AppError('not_found', `session ${id} does not exist`);
-    const windowEnd = new Date(Math.min(s.plannedEnd.getTime(), now.getTime()));
-    const window = { from: s.plannedStart, to: windowEnd };
+    const windowEnd = new Date(Math.max(s.plannedStart.getTime(), Math.min(s.plannedEnd.getTime(), now.getTime())));
     const playFrom = new Date(s.plannedStart.getTime() - this.settings.preRollMinutes * 60_000);
+    const cameras = await this.coverage(s.roomId, { from: s.plannedStart, to: windowEnd }, now, { from: playFrom, to: s.plannedEnd });
+    return { session: this.toApi(s, now), cameras };
+  }
+
+  /**
+   * Each camera of a room over a window (which ends now at the latest): expected, recorded and
+   * stored seconds, and the gaps with their causes. `playlist` is the range its playlist URL
+   * names (the window by default; a session's starts with its pre-roll).
+   */
+  async coverage(roomId: string, window: TimeSpan, now = new Date(), playlist: TimeSpan = window): Promise<SessionCamera[]> {
     const cameras: SessionCamera[] = [];
-    for (const cam of await this.venues.camerasInRoom(s.roomId)) {
-      const segs = windowEnd > s.plannedStart ? await this.segments.overlapping(cam.id, window.from, window.to) : [];
+    for (const cam of await this.venues.camerasInRoom(roomId)) {
+      const segs = window.to > window.from ? await this.segments.overlapping(cam.id, window.from, window.to) : [];
       const spans = segs.map((g) => g.span);
       const found = findGaps(spans, window, this.settings.gapThresholdSeconds);
       const gaps = await this.beforeFirstFootage(
@@ -121,17 +137,18 @@ export class SessionService {
       cameras.push({
         cameraId: cam.id,
         name: cam.name,
-        expectedSeconds: Math.max(0, (windowEnd.getTime() - s.plannedStart.getTime()) / 1000),
+        expectedSeconds: Math.max(0, (window.to.getTime() - window.from.getTime()) / 1000),
         recordedSeconds: coveredSeconds(spans, window),
         storedSeconds: coveredSeconds(
           segs.filter((g) => g.storedAt !== null).map((g) => g.span),
           window,
         ),
-        gaps: now < s.plannedEnd ? this.withoutFootageOnItsWay(gaps, window) : gaps,
-        playlistUrl: vodUrl(cam.id, playFrom, s.plannedEnd),
+        // A window reaching now is still being recorded: its last seconds are on their way.
+        gaps: window.to.getTime() >= now.getTime() - 1000 ? this.withoutFootageOnItsWay(gaps, window) : gaps,
+        playlistUrl: vodUrl(cam.id, playlist.from, playlist.to),
       });
     }
-    return { session: this.toApi(s, now), cameras };
+    return cameras;
   }
 
   /**

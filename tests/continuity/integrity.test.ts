@@ -140,7 +140,7 @@ describe('footage integrity: chain, signed manifests, verify', () => {
     expect(bad2.out).toMatch(/signature does not verify/);
   }, 60_000);
 
-  it('exports the session as one ZIP that verify checks offline: signed periods, their files, the gaps; one changed byte is found', async () => {
+  it('exports the session, once a request is approved, as one ZIP that verify checks offline: signed periods, their files, the gaps; one changed byte is found', async () => {
     const firstAgentManifest = FootageManifest.parse(JSON.parse(readFileSync(agent.manifests.list(cam)[0]!.file, 'utf8')));
     const centreFile = join(serverScratch.dir, 'footage', cam, 'manifests', `${firstAgentManifest.periodStart.replace(/[:.]/g, '-')}.json`);
     await waitFor('the centre manifest of the first period naming every file', () => {
@@ -150,7 +150,14 @@ describe('footage integrity: chain, signed manifests, verify', () => {
         return false;
       }
     }, 30_000, 250);
-    const res = await fetch(`${server.url}/api/sessions/${sessionId}/export`, { headers: { cookie } });
+    // Copying footage out: the supervisor asks, with a purpose; the administrator approves; the supervisor downloads.
+    const supervisor = await login(server.url, 'supervisor', 'demo-password-1');
+    const post = (who: string, path: string, body: unknown) => fetch(`${server.url}${path}`, { method: 'POST', headers: { cookie: who, ...csrf(who), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const asked = await post(supervisor, '/api/exports', { sessionId, purpose: '归档：开标全过程录像' });
+    expect(asked.status, await asked.clone().text()).toBe(201);
+    const requestId = ((await asked.json()) as { id: string }).id;
+    expect((await post(cookie, `/api/exports/${requestId}/decision`, { approve: true, note: '同意归档' })).status).toBe(200);
+    const res = await fetch(`${server.url}/api/exports/${requestId}/download`, { headers: { cookie: supervisor } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/zip');
     expect(res.headers.get('content-disposition')).toMatch(/attachment; filename="INT-1-\d{4}-\d{2}-\d{2}\.zip"/);
@@ -161,13 +168,16 @@ describe('footage integrity: chain, signed manifests, verify', () => {
       mkdirSync(dirname(join(out, name)), { recursive: true });
       writeFileSync(join(out, name), await entry.async('nodebuffer'));
     }
-    const report = JSON.parse(readFileSync(join(out, 'session.json'), 'utf8')) as { session: { id: string; plannedStart: string }; manifests: string[]; cameras: { cameraId: string; gaps: { from: string; cause: string | null }[] }[]; centrePublicKey: string };
+    const report = JSON.parse(readFileSync(join(out, 'export.json'), 'utf8')) as { request: { id: string; purpose: string; decidedBy: string }; session: { id: string; plannedStart: string }; window: { from: string; to: string }; manifests: string[]; cameras: { cameraId: string; gaps: { from: string; cause: string | null }[] }[]; centrePublicKey: string };
     expect(report.session.id).toBe(sessionId);
+    expect(report.request).toMatchObject({ id: requestId, purpose: '归档：开标全过程录像' });
     expect(report.centrePublicKey).toBe(server.services.integrity.publicKey);
     expect(report.manifests.length).toBeGreaterThanOrEqual(1);
-    // The gaps go with the footage: the session began a minute before this camera's first footage.
+    // The gaps go with the footage, over the package's whole window (the session's with its pre-roll):
+    // the window began before this camera's first footage.
     expect(report.cameras.map((c) => c.cameraId)).toEqual([cam]);
-    expect(report.cameras[0]!.gaps[0]).toMatchObject({ from: report.session.plannedStart, cause: 'before_first_footage' });
+    expect(Date.parse(report.window.from)).toBeLessThan(Date.parse(report.session.plannedStart));
+    expect(report.cameras[0]!.gaps[0]).toMatchObject({ from: report.window.from, cause: 'before_first_footage' });
     expect(readFileSync(join(out, 'README.txt'), 'utf8')).toContain(`npm run verify -- <this folder, unpacked> --public-key=${server.services.integrity.publicKey}`);
     const ok = await runVerify(out);
     expect(ok.out).toMatch(/^OK:/m);
@@ -183,8 +193,8 @@ describe('footage integrity: chain, signed manifests, verify', () => {
     const bad = await runVerify(out);
     expect(bad.code).not.toBe(0);
     expect(bad.out).toContain(`first failing segment: ${named.id}`);
-    // The export is in the audit trail.
-    expect((await server.services.audit.list({ subjectType: 'session', subjectId: sessionId })).map((a) => a.action)).toContain('footage.export');
+    // The request, its approval and the download are in the audit trail.
+    expect((await server.services.audit.list({ subjectType: 'export_request', subjectId: requestId })).map((a) => a.action)).toEqual(['export.request', 'export.approve', 'footage.export']);
   }, 60_000);
 
   it('the centre signs what it stores; verify passes on its folder and finds a changed byte there', async () => {

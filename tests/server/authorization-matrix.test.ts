@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../server/db/client.ts';
-import { ApiError, LedgerEntryList, SessionList, VenueList, type Role } from '../../protocol/index.ts';
-import { fakeJpeg, ROLES, startLedgerFixture, type Account, type LedgerFixture, type Venue } from './ledger-fixture.ts';
+import { ApiError, ExportRequestList, LedgerEntryList, SessionList, VenueList, type Role, type User } from '../../protocol/index.ts';
+import { fakeJpeg, PASSWORD, ROLES, startLedgerFixture, type Account, type LedgerFixture, type Venue } from './ledger-fixture.ts';
 
 /**
  * The authorization matrix, role × venue × route, as a table. Expected permissions are written
@@ -15,6 +15,9 @@ let fx: LedgerFixture;
 const sessions = new Map<string, string>();
 const entries = new Map<string, string>();
 const photos = new Map<string, string>();
+const exportRequests = new Map<string, string>();
+/** Export requests are made by an account outside the matrix: nobody may decide their own. */
+let requester: User;
 
 const ALL: readonly Role[] = ROLES;
 const CHECKERS: readonly Role[] = ['patrol', 'maintenance', 'supervisor', 'venue_admin', 'admin'];
@@ -39,6 +42,11 @@ async function freshEntry(v: Venue): Promise<string> {
   return created.entry.id;
 }
 
+async function freshExportRequest(v: Venue): Promise<string> {
+  const r = await fx.server.services.exportRequests.create({ roomId: v.room, from: new Date(Date.now() - 600_000).toISOString(), to: new Date(Date.now() - 60_000).toISOString(), purpose: '矩阵测试' }, requester);
+  return r.id;
+}
+
 async function freshTicket(v: Venue): Promise<string> {
   const admin = fx.account('admin', 'city');
   const check = await fx.server.services.equipment.check({ roomId: v.room, results: [{ item: 'image_clear', deviceId: v.cameras[0]!, ok: false, note: '' }] }, admin.user);
@@ -49,8 +57,10 @@ const segmentRange = (v: Venue) => `from=${encodeURIComponent(new Date(v.segment
 
 const CASES: Case[] = [
   { name: 'session detail', method: 'GET', path: (v) => `/api/sessions/${sessions.get(v.id)}`, allowed: ALL, okStatus: 200 },
-  // Whoever may watch a session's footage may take it away as evidence (the export is audited).
-  { name: 'session evidence export', method: 'GET', path: (v) => `/api/sessions/${sessions.get(v.id)}/export`, allowed: ALL, okStatus: 200 },
+  // Copying footage out takes a request with a purpose, decided by someone else (tests/server/export-requests.test.ts).
+  { name: 'request a session export', method: 'POST', path: () => '/api/exports', body: (v) => ({ sessionId: sessions.get(v.id), purpose: '矩阵测试' }), allowed: WRITERS, okStatus: 201 },
+  { name: 'export request detail', method: 'GET', path: (v) => `/api/exports/${exportRequests.get(v.id)}`, allowed: ALL, okStatus: 200 },
+  { name: 'decide an export request', method: 'POST', path: async (v) => `/api/exports/${await freshExportRequest(v)}/decision`, body: () => ({ approve: true }), allowed: BOOKERS, okStatus: 200 },
   {
     name: 'book a session',
     method: 'POST',
@@ -91,6 +101,7 @@ const CASES: Case[] = [
 beforeAll(async () => {
   fx = await startLedgerFixture();
   const admin = fx.account('admin', 'city');
+  requester = await fx.server.services.auth.createUser({ username: 'export-requester', password: PASSWORD, displayName: 'Requester', role: 'supervisor', venueIds: null });
   for (const v of [fx.a, fx.b]) {
     const s = await fx.server.services.sessions.create(
       { projectCode: `P-${v.id}`, projectName: 'Fixture', kind: 'bid_opening', roomId: v.room, plannedStart: new Date(Date.now() - 3600_000).toISOString(), plannedEnd: new Date(Date.now() + 3600_000).toISOString() },
@@ -100,6 +111,7 @@ beforeAll(async () => {
     const e = await freshEntry(v);
     entries.set(v.id, e);
     photos.set(v.id, (await fx.server.services.ledger.addPhoto(e, fakeJpeg(), admin.user)).id);
+    exportRequests.set(v.id, await freshExportRequest(v));
   }
 });
 
@@ -141,7 +153,7 @@ describe('authorization matrix (role × venue × route)', () => {
     expect(failures).toEqual([]);
   });
 
-  it('lists (venues, sessions, ledger) show only the venues in scope', async () => {
+  it('lists (venues, sessions, ledger, export requests) show only the venues in scope', async () => {
     for (const who of fx.accounts) {
       const want = who.venueIds === null ? [fx.a.id, fx.b.id] : [fx.a.id];
       const venues = VenueList.parse(await (await fx.call('GET', '/api/venues', who)).json()).venues.map((v) => v.id);
@@ -156,6 +168,8 @@ describe('authorization matrix (role × venue × route)', () => {
       // Asking for another venue by name gives nothing, not an error that confirms it exists.
       const other = LedgerEntryList.parse(await (await fx.call('GET', `/api/ledger/entries?venueId=${fx.b.id}`, who)).json()).entries;
       expect(other.length > 0, who.name).toBe(who.venueIds === null);
+      const x = ExportRequestList.parse(await (await fx.call('GET', '/api/exports', who)).json()).requests;
+      expect(new Set(x.map((r) => r.venueId)), who.name).toEqual(new Set(want));
     }
   });
 

@@ -1,14 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionDetail, User } from '../../protocol/index.ts';
+import type { User } from '../../protocol/index.ts';
 import { newSigningKeyPem, signingKeyFromPem } from '../../protocol/integrity.ts';
 import { openDatabase, type DatabaseHandle } from '../../server/db/client.ts';
 import { migrate } from '../../server/db/migrate.ts';
 import { SegmentRepository } from '../../server/repositories/segments.ts';
 import { EvidenceExportService, ExportCancelled } from '../../server/services/evidence-export.ts';
 import { IntegrityService } from '../../server/services/integrity.ts';
-import type { SessionService } from '../../server/services/sessions.ts';
+import type { ExportPackage } from '../../server/services/export-requests.ts';
 import { DiskFootageStore } from '../../server/storage/disk-store.ts';
 import { scratchDir } from '../edge-agent/agent-fixture.ts';
 import { silent } from './support.ts';
@@ -53,16 +53,19 @@ describe('evidence export, streaming', () => {
       return s;
     };
     const integrity = new IntegrityService(handle.db, segments, store, signingKeyFromPem(newSigningKeyPem()), silent);
-    service = new EvidenceExportService({} as SessionService, segments, integrity, store, { preRollMinutes: 0, postRollMinutes: 0, gapThresholdSeconds: 2, reportLagSeconds: 10 }, silent);
+    service = new EvidenceExportService(segments, integrity, store, silent);
   });
   afterAll(async () => {
     await handle?.close();
     scratch.remove();
   });
 
-  const detail: SessionDetail = {
-    session: { id: randomUUID(), projectCode: 'EE-1', projectName: 'Export', kind: 'evaluation', venueId: 'ee-venue', venueName: 'V', roomId: 'ee-venue.r1', roomName: 'R', plannedStart: new Date(start).toISOString(), plannedEnd: new Date(start + FILES * 2000).toISOString(), status: 'ended', createdAt: new Date(start).toISOString() },
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const detail: ExportPackage = {
+    request: { id: randomUUID(), venueId: 'ee-venue', venueName: 'V', roomId: 'ee-venue.r1', roomName: 'R', sessionId: null, projectCode: null, projectName: null, from: iso(start), to: iso(start + FILES * 2000), purpose: 'streaming test', status: 'approved', requestedBy: 'Sup', requestedAt: iso(start), decidedBy: 'Admin', decidedAt: iso(start), decisionNote: null, expiresAt: null, downloads: 1, canDecide: false, canWithdraw: false, canDownload: true },
+    session: null,
     cameras: [{ cameraId, name: 'Cam 1', expectedSeconds: FILES * 2, recordedSeconds: FILES * 2, storedSeconds: FILES * 2, gaps: [], playlistUrl: '' }],
+    window: { from: new Date(start), to: new Date(start + FILES * 2000) },
   };
   const user = { id: randomUUID(), username: 'sup', displayName: 'Sup', role: 'supervisor', venueIds: null } satisfies User;
 
