@@ -105,12 +105,18 @@ export const SessionCreate = z
     roomId: RoomId,
     plannedStart: IsoTime,
     plannedEnd: IsoTime,
+    /**
+     * A room already booked for an overlapping time refuses the booking (409) unless this is true:
+     * the room is shared on purpose (e.g. lots of one project evaluated together).
+     */
+    allowOverlap: z.boolean().default(false),
   })
   .refine((s) => Date.parse(s.plannedEnd) > Date.parse(s.plannedStart), {
     message: 'plannedEnd must be after plannedStart',
     path: ['plannedEnd'],
   });
-export type SessionCreate = z.infer<typeof SessionCreate>;
+/** As sent; `allowOverlap` may be left out. */
+export type SessionCreate = z.input<typeof SessionCreate>;
 
 export const SessionStatus = z.enum(['scheduled', 'in_progress', 'ended']);
 export type SessionStatus = z.infer<typeof SessionStatus>;

@@ -12,9 +12,26 @@ export interface SessionWithPlace extends BidSessionRow {
 export class SessionRepository {
   constructor(private readonly db: Database) {}
 
-  async create(row: typeof bidSessions.$inferInsert): Promise<BidSessionRow> {
-    const [created] = await this.db.insert(bidSessions).values(row).returning();
-    return created!;
+  /**
+   * Books a session unless its room already has one whose planned time overlaps (then answers those,
+   * earliest first, and books nothing), or `allowOverlap` says the room is shared on purpose. The
+   * room's row is locked for the check and the insert, so two bookings of one slot cannot both pass.
+   */
+  async create(row: typeof bidSessions.$inferInsert, allowOverlap = false): Promise<{ created: BidSessionRow } | { conflicts: BidSessionRow[] }> {
+    return this.db.transaction(async (tx) => {
+      await tx.select({ id: rooms.id }).from(rooms).where(eq(rooms.id, row.roomId)).for('update');
+      if (!allowOverlap) {
+        const conflicts = await tx
+          .select()
+          .from(bidSessions)
+          .where(and(eq(bidSessions.roomId, row.roomId), lt(bidSessions.plannedStart, row.plannedEnd), gt(bidSessions.plannedEnd, row.plannedStart)))
+          .orderBy(asc(bidSessions.plannedStart))
+          .limit(5);
+        if (conflicts.length > 0) return { conflicts };
+      }
+      const [created] = await tx.insert(bidSessions).values(row).returning();
+      return { created: created! };
+    });
   }
 
   private withPlace() {

@@ -75,16 +75,26 @@ export class SessionService {
     const room = await this.venues.getRoom(input.roomId);
     if (!room) throw new AppError('bad_request', `room "${input.roomId}" is unknown: pick a room the venue box has reported (GET /api/venues)`);
     if (!this.canSee(user, room.venueId)) throw new AppError('forbidden', `you have no access to venue "${room.venueId}"`);
-    const row = await this.sessions.create({
-      id: randomUUID(),
-      projectCode: input.projectCode,
-      projectName: input.projectName,
-      kind: input.kind,
-      roomId: input.roomId,
-      plannedStart: new Date(input.plannedStart),
-      plannedEnd: new Date(input.plannedEnd),
-      createdBy: user.id,
-    });
+    const booked = await this.sessions.create(
+      {
+        id: randomUUID(),
+        projectCode: input.projectCode,
+        projectName: input.projectName,
+        kind: input.kind,
+        roomId: input.roomId,
+        plannedStart: new Date(input.plannedStart),
+        plannedEnd: new Date(input.plannedEnd),
+        createdBy: user.id,
+      },
+      input.allowOverlap,
+    );
+    if ('conflicts' in booked) {
+      // Two sessions in one room at once is usually a booking mistake (domain.md lists irregular
+      // room booking among the violations); lots of one project evaluated together share it on purpose.
+      const taken = booked.conflicts.map((c) => `${c.projectCode} ${c.projectName} (${c.plannedStart.toISOString()} – ${c.plannedEnd.toISOString()})`).join('; ');
+      throw new AppError('conflict', `room "${room.name}" is already booked then: ${taken}. Pick another room or time, or book again with allowOverlap if the room is shared on purpose`);
+    }
+    const row = booked.created;
     this.logger.info({ sessionId: row.id, venueId: room.venueId, roomId: row.roomId, projectCode: row.projectCode }, 'session booked');
     for (const l of this.listeners) l(room.venueId);
     return this.toApi({ ...row, venueId: room.venueId, venueName: room.venueName, roomName: room.name });

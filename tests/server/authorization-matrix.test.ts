@@ -16,6 +16,7 @@ const sessions = new Map<string, string>();
 const entries = new Map<string, string>();
 const photos = new Map<string, string>();
 const exportRequests = new Map<string, string>();
+let bookings = 0;
 /** Export requests are made by an account outside the matrix: nobody may decide their own. */
 let requester: User;
 
@@ -65,7 +66,11 @@ const CASES: Case[] = [
     name: 'book a session',
     method: 'POST',
     path: () => '/api/sessions',
-    body: (v) => ({ projectCode: 'M-1', projectName: 'Matrix', kind: 'bid_opening', roomId: v.room, plannedStart: new Date(Date.now() + 86400_000).toISOString(), plannedEnd: new Date(Date.now() + 90000_000).toISOString() }),
+    // Each booking its own day: a room booked twice for one time is refused (tests/server/http-api.test.ts).
+    body: (v) => {
+      const day = Date.now() + ++bookings * 86400_000;
+      return { projectCode: 'M-1', projectName: 'Matrix', kind: 'bid_opening', roomId: v.room, plannedStart: new Date(day).toISOString(), plannedEnd: new Date(day + 3600_000).toISOString() };
+    },
     allowed: BOOKERS,
     okStatus: 201,
   },

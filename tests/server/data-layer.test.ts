@@ -153,10 +153,17 @@ describe.each(['pglite', 'postgres'] as const)('data layer on %s', (kind) => {
       // never reports a cause for time before it recorded the camera); the later hole has none yet.
       expect(await segments.anyBefore(cam, at(0))).toBe(false);
       expect(await segments.anyBefore(cam, at(0.001))).toBe(true);
-      const before = await service.create(
-        { projectCode: 'P-0', projectName: 'Bridge', kind: 'evaluation', roomId: `${venueId}.room-1`, plannedStart: at(-10).toISOString(), plannedEnd: at(40).toISOString() },
-        { id: user.id, username: user.username, displayName: user.displayName, role: 'supervisor', venueIds: null },
-      );
+      // The room is booked from 1 to 40 s: an overlapping booking is refused, naming the session it
+      // collides with, unless the room is shared on purpose.
+      const overlapping = { projectCode: 'P-0', projectName: 'Bridge', kind: 'evaluation' as const, roomId: `${venueId}.room-1`, plannedStart: at(-10).toISOString(), plannedEnd: at(40).toISOString() };
+      const asUser = { id: user.id, username: user.username, displayName: user.displayName, role: 'supervisor' as const, venueIds: null };
+      await expect(service.create(overlapping, asUser)).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/already booked then: P-1 Road works.*allowOverlap/) });
+      // Back to back is not an overlap.
+      await service.create({ ...overlapping, projectCode: 'P-2', plannedStart: at(40).toISOString(), plannedEnd: at(50).toISOString() }, asUser);
+      // Two bookings of one free slot at the same moment (on PostgreSQL, two pooled connections): one is booked.
+      const race = await Promise.allSettled([0, 1].map((i) => service.create({ ...overlapping, projectCode: `P-race-${i}`, plannedStart: at(100).toISOString(), plannedEnd: at(110).toISOString() }, asUser)));
+      expect(race.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const before = await service.create({ ...overlapping, allowOverlap: true }, asUser);
       const b1 = (await service.detail(before.id, { venueIds: null }, at(20))).cameras.find((c) => c.cameraId === cam)!;
       expect(b1.gaps).toEqual([
         { from: at(-10).toISOString(), to: at(0).toISOString(), kind: 'video', cause: 'before_first_footage' },

@@ -205,6 +205,27 @@ describe('sessions', () => {
     await expectError(await get(`/api/sessions?venueId=no-such-venue`, admin), 404, 'not_found');
   });
 
+  it('refuses a second booking of a room for an overlapping time, naming the first; two at once: exactly one is booked', async () => {
+    // One day in 2024, far from every other test's.
+    const day = Date.parse('2024-05-20T00:00:00.000Z');
+    const at = (h: number) => new Date(day + h * 3600_000).toISOString();
+    expect((await post(admin, body({ projectCode: 'R-1', plannedStart: at(9), plannedEnd: at(12) }))).status).toBe(201);
+    const second = await post(admin, body({ projectCode: 'R-2', plannedStart: at(11), plannedEnd: at(13) }));
+    expect(second.status).toBe(409);
+    const refused = ApiError.parse(await second.json()).error.message;
+    expect(refused).toContain(`R-1 County hospital equipment (${at(9)} – ${at(12)})`);
+    expect(refused).toMatch(/another room or time.*allowOverlap/);
+    // Back to back is fine; sharing the room on purpose is said so.
+    expect((await post(admin, body({ projectCode: 'R-3', plannedStart: at(12), plannedEnd: at(13) }))).status).toBe(201);
+    expect((await post(admin, body({ projectCode: 'R-4', plannedStart: at(10), plannedEnd: at(11), allowOverlap: true }))).status).toBe(201);
+    // Two clerks booking the same free slot at the same moment: the room's row lock lets one through.
+    const race = await Promise.all([post(admin, body({ projectCode: 'R-5', plannedStart: at(15), plannedEnd: at(16) })), post(admin, body({ projectCode: 'R-6', plannedStart: at(15), plannedEnd: at(16) }))]);
+    expect(race.map((r) => r.status).sort()).toEqual([201, 409]);
+    await Promise.all(race.map((r) => r.arrayBuffer()));
+    const booked = SessionList.parse(await (await get(`/api/sessions?from=${at(0)}&to=${at(24)}`, admin)).json()).sessions.map((s) => s.projectCode);
+    expect(booked.sort()).toEqual(['R-1', 'R-3', 'R-4', booked.includes('R-5') ? 'R-5' : 'R-6'].sort());
+  });
+
   it('refuses unknown rooms, bad bodies and roles that may not book', async () => {
     await expectError(await post(admin, body({ roomId: `${venueId}.no-such-room` })), 400, 'bad_request', new RegExp(`${venueId}\\.no-such-room`));
     await expectError(await post(admin, body({ plannedEnd: new Date(Date.now() - 7200_000).toISOString() })), 400, 'bad_request', /plannedEnd/);
