@@ -166,6 +166,11 @@ async function main(): Promise<void> {
       headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken ?? '' },
       body: JSON.stringify({ ...s, plannedStart: new Date(now).toISOString(), plannedEnd: new Date(now + s.hours * 3600_000).toISOString() }),
     });
+    // A restart on the same data finds the last launch's session still running in the room: keep it.
+    if (res.status === 409) {
+      await res.arrayBuffer();
+      continue;
+    }
     if (!res.ok) throw new Error(`Creating demo session ${s.projectCode} failed: ${await res.text()}`);
   }
 
