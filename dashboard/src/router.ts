@@ -24,6 +24,7 @@ export const routes: RouteRecordRaw[] = [
   { path: '/ledger', name: 'ledger', component: () => import('./views/LedgerView.vue'), meta: { navKey: 'nav.ledger' } },
   { path: '/ledger/:id', name: 'ledger-entry', component: () => import('./views/LedgerEntryView.vue'), props: true },
   { path: '/equipment', name: 'equipment', component: () => import('./views/EquipmentView.vue'), meta: { navKey: 'nav.equipment' } },
+  { path: '/exports', name: 'exports', component: () => import('./views/ExportsView.vue'), meta: { navKey: 'nav.exports' } },
   { path: '/reports', name: 'reports', component: () => import('./views/ReportView.vue'), meta: { navKey: 'nav.reports' } },
   { path: '/public', name: 'public-ledger', component: () => import('./views/PublicLedgerView.vue'), meta: { public: true } },
   { path: '/:pathMatch(.*)*', redirect: '/sessions' },
