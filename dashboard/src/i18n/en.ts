@@ -232,6 +232,8 @@ const en: typeof zh = {
     invalid: 'Please check: {fields}',
     endAfterStart: 'The planned end must be after the planned start.',
     onlyRoles: 'Only administrators and supervisors can create sessions.',
+    overlap: 'This room is already booked for part of that time. Choose another room or time.',
+    allowOverlap: 'The room is shared on purpose (e.g. lots of one project evaluated together): book anyway',
   },
   sessionKind: {
     bid_opening: 'Bid opening',

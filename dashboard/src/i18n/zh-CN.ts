@@ -230,6 +230,8 @@ export default {
     invalid: '请检查：{fields}',
     endAfterStart: '计划结束时间必须晚于开始时间。',
     onlyRoles: '只有系统管理员和监督人员可以创建场次。',
+    overlap: '该房间在此时段已有预约，请更换房间或时间。',
+    allowOverlap: '该房间确需共用（如同一项目多个标段同场评审），仍然预约',
   },
   sessionKind: {
     bid_opening: '开标',

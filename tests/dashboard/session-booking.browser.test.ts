@@ -1,0 +1,74 @@
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SessionList } from '../../protocol/index.ts';
+import { checks, need } from '../support/prerequisites.ts';
+import { PASSWORD, startLedgerFixture, type LedgerFixture } from '../server/ledger-fixture.ts';
+import { tempDir } from '../server/support.ts';
+
+/**
+ * Booking a session in Chromium: a room already booked for part of the time is refused with the
+ * session it collides with, and the clerk books anyway only by saying the room is shared on purpose.
+ * The dashboard is built fresh for this run.
+ */
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+describe.runIf(need(checks.chromium()))('booking a session (Chromium)', () => {
+  const tmp = tempDir('session-booking');
+  const outDir = path.join(tmp.dir, 'dashboard');
+  let fx: LedgerFixture;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    await build({ configFile: path.join(root, 'dashboard/vite.config.ts'), build: { outDir, emptyOutDir: true }, logLevel: 'warn' });
+    fx = await startLedgerFixture({ dashboardDir: outDir });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+    await context.addInitScript(() => localStorage.setItem('vw.locale', 'en'));
+    page = await context.newPage();
+    await page.goto(`${fx.server.url}/login?redirect=/sessions`);
+    await page.fill('[data-testid=login-username]', 'supervisor-a');
+    await page.fill('[data-testid=login-password]', PASSWORD);
+    await page.click('[data-testid=login-submit]');
+    await page.waitForURL((u) => u.pathname === '/sessions');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await fx?.stop();
+    tmp.remove();
+  });
+
+  async function book(code: string): Promise<void> {
+    await page.fill('[data-testid=create-project-code]', code);
+    await page.fill('[data-testid=create-project-name]', 'Library roof repair');
+    await page.click('[data-testid=create-submit]');
+  }
+
+  it('refuses a room booked for an overlapping time, names the session in the way, and books only when told the room is shared', async () => {
+    await page.click('[data-testid=session-create-toggle]');
+    await page.selectOption('[data-testid=create-room]', fx.a.room);
+    await book('BK-1');
+    await page.waitForSelector('text=Session BK-1 created.');
+
+    // The same room and the same default hours again (the form closes after a booking).
+    await page.click('[data-testid=session-create-toggle]');
+    await page.selectOption('[data-testid=create-room]', fx.a.room);
+    await book('BK-2');
+    const warning = page.locator('[data-testid=create-overlap]');
+    await warning.waitFor();
+    expect(await warning.textContent()).toContain('already booked for part of that time');
+    expect(await warning.textContent()).toContain('BK-1 Library roof repair');
+    const listed = async () => SessionList.parse(await (await fx.call('GET', '/api/sessions', fx.account('supervisor', 'A'))).json()).sessions.map((s) => s.projectCode);
+    expect(await listed()).not.toContain('BK-2');
+
+    await page.check('[data-testid=create-allow-overlap]');
+    await book('BK-2');
+    await page.waitForSelector('text=Session BK-2 created.');
+    expect(await page.locator('[data-testid=create-overlap]').count()).toBe(0);
+    expect(await listed()).toEqual(expect.arrayContaining(['BK-1', 'BK-2']));
+  });
+});
