@@ -27,7 +27,7 @@ describe.runIf(need(checks.chromium()))('booking a session (Chromium)', () => {
     fx = await startLedgerFixture({ dashboardDir: outDir });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
-    await context.addInitScript(() => localStorage.setItem('vw.locale', 'en'));
+    await context.addInitScript("localStorage.setItem('vw.locale', 'en')");
     page = await context.newPage();
     await page.goto(`${fx.server.url}/login?redirect=/sessions`);
     await page.fill('[data-testid=login-username]', 'supervisor-a');
