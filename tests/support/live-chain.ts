@@ -110,16 +110,24 @@ export async function openLiveInDashboard(chain: LiveChain, page: Page): Promise
   return Date.now() - clicked;
 }
 
-/** Signs in and opens a session (created now) of the camera's room, up to its camera player. */
+/** The session each chain booked in its camera's room: a room takes one booking for a time. */
+const booked = new WeakMap<LiveChain, string>();
+
+/** Signs in and opens a session (booked now, once per chain) of the camera's room, up to its camera player. */
 export async function openSessionInDashboard(chain: LiveChain, page: Page): Promise<void> {
-  const now = Date.now();
-  const created = await fetch(`${chain.server.url}/api/sessions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', cookie: chain.cookie, ...csrf(chain.cookie) },
-    body: JSON.stringify({ projectCode: `LIVE-${now}`, projectName: 'Live view', kind: 'bid_opening', roomId: `${LIVE_VENUE.id}.${LIVE_ROOM.code}`, plannedStart: new Date(now - 60_000).toISOString(), plannedEnd: new Date(now + 3600_000).toISOString() }),
-  });
-  if (created.status !== 201) throw new Error(`session not created: ${created.status} ${await created.text()}`);
-  const session = (await created.json()) as { id: string };
+  let sessionId = booked.get(chain);
+  if (!sessionId) {
+    const now = Date.now();
+    const created = await fetch(`${chain.server.url}/api/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: chain.cookie, ...csrf(chain.cookie) },
+      body: JSON.stringify({ projectCode: `LIVE-${now}`, projectName: 'Live view', kind: 'bid_opening', roomId: `${LIVE_VENUE.id}.${LIVE_ROOM.code}`, plannedStart: new Date(now - 60_000).toISOString(), plannedEnd: new Date(now + 3600_000).toISOString() }),
+    });
+    if (created.status !== 201) throw new Error(`session not created: ${created.status} ${await created.text()}`);
+    sessionId = ((await created.json()) as { id: string }).id;
+    booked.set(chain, sessionId);
+  }
+  const session = { id: sessionId };
   await page.goto(`${chain.server.url}/`);
   await page.getByTestId('login-username').fill('liveadmin');
   await page.getByTestId('login-password').fill(LIVE_PASSWORD);
