@@ -13,3 +13,4 @@ export * from './sensors.ts';
 export * from './pre-session-check.ts';
 export * from './live.ts';
 export * from './exports.ts';
+export * from './users.ts';

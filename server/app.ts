@@ -23,6 +23,8 @@ import { EvidenceExportService } from './services/evidence-export.ts';
 import { ExportRequestService } from './services/export-requests.ts';
 import { ExportRequestRepository } from './repositories/export-requests.ts';
 import { exportRouter } from './http/export-routes.ts';
+import { UserAdminService } from './services/user-admin.ts';
+import { userRouter } from './http/user-routes.ts';
 import { IntegrityService, loadOrCreateCentreKey } from './services/integrity.ts';
 import { FetchService } from './services/fetch.ts';
 import { LiveService } from './live/live-service.ts';
@@ -229,6 +231,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app.use('/api/ledger', reportRouter({ auth, reports: new LedgerReportService(db, config.ledger.timeZone) }));
     app.use('/api/ledger', ledgerRouter({ auth, ledger, audit, maxPhotoBytes: config.ledger.maxPhotoBytes, logger: logger.child({ component: 'ledger-http' }) }));
     app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard, fetch: fetchService }));
+    app.use('/api', userRouter({ auth, users: new UserAdminService(userRepo, venueRepo, audit, auth, logger.child({ component: 'users' })) }));
     app.use('/api', exportRouter({ auth, requests: exportRequests, evidence, logger: logger.child({ component: 'export-http' }) }));
     app.use('/api', deviceRouter({ auth, health: deviceHealth, roomEvents: roomEventService, preSessionCheck, link, logger: logger.child({ component: 'http' }) }));
     app.use(metricsRouter({ health: deviceHealth, link, ingest }));

@@ -135,6 +135,8 @@ export const users = pgTable('users', {
   venueIds: text('venue_ids').array(),
   passwordHash: text('password_hash').notNull(),
   createdAt: ts('created_at').notNull().defaultNow(),
+  /** Disabled accounts stay (migration 0049): the ledger and the audit trail name them. */
+  disabledAt: ts('disabled_at'),
 });
 
 export const authSessions = pgTable('auth_sessions', {

@@ -85,7 +85,14 @@ export function apiRouter(deps: ApiDeps): Router {
       await deps.audit.append({ actorId: null, actor: body.username, action: 'auth.login_throttled', venueId: null, subjectType: 'user', subjectId: body.username, detail: { address } });
       throw err;
     }
-    const result = await deps.auth.login(body.username, body.password);
+    let result: Awaited<ReturnType<AuthService['login']>>;
+    try {
+      result = await deps.auth.login(body.username, body.password);
+    } catch (err) {
+      // The right password for a disabled account: refused, and in the trail like any failed sign-in.
+      if (err instanceof AppError && err.code === 'forbidden') await deps.audit.append({ actorId: null, actor: body.username, action: 'auth.login_disabled', venueId: null, subjectType: 'user', subjectId: body.username, detail: { address } });
+      throw err;
+    }
     if (!result) {
       deps.loginGuard.fail(body.username, address);
       await deps.audit.append({ actorId: null, actor: body.username, action: 'auth.login_failed', venueId: null, subjectType: 'user', subjectId: body.username, detail: { address } });

@@ -1,4 +1,4 @@
-import { and, eq, gt, lt } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, lt, ne } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { authSessions, users, type UserRow } from '../db/schema.ts';
 
@@ -21,6 +21,26 @@ export class UserRepository {
     return created!;
   }
 
+  async byId(id: string): Promise<UserRow | null> {
+    const [row] = await this.db.select().from(users).where(eq(users.id, id));
+    return row ?? null;
+  }
+
+  /** Every account, by username: a centre has tens to a few hundred. */
+  list(): Promise<UserRow[]> {
+    return this.db.select().from(users).orderBy(asc(users.username));
+  }
+
+  async update(id: string, set: Partial<Pick<typeof users.$inferInsert, 'displayName' | 'role' | 'venueIds' | 'disabledAt'>>): Promise<UserRow | null> {
+    const [row] = await this.db.update(users).set(set).where(eq(users.id, id)).returning();
+    return row ?? null;
+  }
+
+  /** Signs the user out everywhere: after a change of role, venues, state or password. */
+  async deleteSessionsOf(userId: string, exceptTokenHash: string | null = null): Promise<void> {
+    await this.db.delete(authSessions).where(and(eq(authSessions.userId, userId), exceptTokenHash ? ne(authSessions.tokenHash, exceptTokenHash) : undefined));
+  }
+
   async setPasswordHash(id: string, passwordHash: string): Promise<void> {
     await this.db.update(users).set({ passwordHash }).where(eq(users.id, id));
   }
@@ -34,7 +54,7 @@ export class UserRepository {
       .select({ user: users })
       .from(authSessions)
       .innerJoin(users, eq(authSessions.userId, users.id))
-      .where(and(eq(authSessions.tokenHash, tokenHash), gt(authSessions.expiresAt, now)));
+      .where(and(eq(authSessions.tokenHash, tokenHash), gt(authSessions.expiresAt, now), isNull(users.disabledAt)));
     return row?.user ?? null;
   }
 

@@ -24,6 +24,7 @@ export type Capability =
   | 'ledger.categories'
   | 'export.request'
   | 'export.decide'
+  | 'user.manage'
   | `ledger.${LedgerAction}`;
 
 /** Roles allowed each capability. city_supervisor reads every county and changes nothing. */
@@ -46,6 +47,8 @@ export const CAPABILITIES: Record<Capability, readonly Role[]> = {
   // ledger, decided by a supervisor or an administrator — never by the one who asked (checked in the service).
   'export.request': ['admin', 'patrol', 'supervisor', 'venue_admin'],
   'export.decide': ['admin', 'supervisor', 'venue_admin'],
+  // A venue administrator manages only their own venues' accounts, with county roles (checked in the service).
+  'user.manage': ['admin', 'venue_admin'],
 };
 
 export function can(user: Pick<User, 'role'>, capability: Capability): boolean {

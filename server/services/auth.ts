@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Role, User } from '../../protocol/index.ts';
 import type { UserRow } from '../db/schema.ts';
 import type { UserRepository } from '../repositories/users.ts';
+import { AppError } from './errors.ts';
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
@@ -82,6 +83,8 @@ export class AuthService {
       this.logger.warn({ username, err: (err as Error).message }, 'stored password hash unreadable');
     }
     if (!ok) return null;
+    // Said only to someone who knows the password: a disabled account is not a wrong password.
+    if (row.disabledAt) throw new AppError('forbidden', `the account "${username}" is disabled: ask an administrator to enable it`);
     const token = randomBytes(32).toString('base64url');
     const expiresAt = new Date(Date.now() + this.sessionHours * 3600_000);
     await this.users.createSession(hashToken(token), row.id, expiresAt);
@@ -92,6 +95,21 @@ export class AuthService {
   async userForToken(token: string): Promise<User | null> {
     const row = await this.users.userForSession(hashToken(token), new Date());
     return row ? toApiUser(row) : null;
+  }
+
+  /** The signed-in user's own password: the current one must be right; every other session of theirs ends. */
+  async changePassword(user: User, current: string, next: string, keepTokenHash: string | null): Promise<void> {
+    const row = await this.users.byId(user.id);
+    if (!row || !(await argon2.verify(row.passwordHash, current).catch(() => false))) throw new AppError('forbidden', 'the current password is wrong: type the password you signed in with');
+    if (current === next) throw new AppError('bad_request', 'the new password is the same as the current one: choose another');
+    await this.users.setPasswordHash(row.id, await argon2.hash(next));
+    // The session that changed it stays signed in: it knew the password.
+    await this.users.deleteSessionsOf(row.id, keepTokenHash);
+  }
+
+  async setPassword(userId: string, password: string): Promise<void> {
+    await this.users.setPasswordHash(userId, await argon2.hash(password));
+    await this.users.deleteSessionsOf(userId);
   }
 
   async logout(token: string): Promise<void> {

@@ -17,6 +17,7 @@ const entries = new Map<string, string>();
 const photos = new Map<string, string>();
 const exportRequests = new Map<string, string>();
 let bookings = 0;
+let accountsMade = 0;
 /** Export requests are made by an account outside the matrix: nobody may decide their own. */
 let requester: User;
 
@@ -28,7 +29,7 @@ const BOOKERS: readonly Role[] = ['supervisor', 'venue_admin', 'admin'];
 
 interface Case {
   name: string;
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH';
   path: (v: Venue) => Promise<string> | string;
   body?: (v: Venue) => unknown;
   allowed: readonly Role[];
@@ -48,6 +49,11 @@ async function freshExportRequest(v: Venue): Promise<string> {
   return r.id;
 }
 
+async function freshAccount(v: Venue): Promise<string> {
+  const u = await fx.server.services.auth.createUser({ username: `matrix-target-${++accountsMade}`, password: PASSWORD, displayName: 'Target', role: 'patrol', venueIds: [v.id] });
+  return u.id;
+}
+
 async function freshTicket(v: Venue): Promise<string> {
   const admin = fx.account('admin', 'city');
   const check = await fx.server.services.equipment.check({ roomId: v.room, results: [{ item: 'image_clear', deviceId: v.cameras[0]!, ok: false, note: '' }] }, admin.user);
@@ -62,6 +68,9 @@ const CASES: Case[] = [
   { name: 'request a session export', method: 'POST', path: () => '/api/exports', body: (v) => ({ sessionId: sessions.get(v.id), purpose: '矩阵测试' }), allowed: WRITERS, okStatus: 201 },
   { name: 'export request detail', method: 'GET', path: (v) => `/api/exports/${exportRequests.get(v.id)}`, allowed: ALL, okStatus: 200 },
   { name: 'decide an export request', method: 'POST', path: async (v) => `/api/exports/${await freshExportRequest(v)}/decision`, body: () => ({ approve: true }), allowed: BOOKERS, okStatus: 200 },
+  // Accounts: a city-wide admin anywhere; a venue admin (or an admin of some venues) in their own venues.
+  { name: 'create an account in a venue', method: 'POST', path: () => '/api/users', body: (v) => ({ username: `matrix-${++accountsMade}`, displayName: 'Matrix', role: 'patrol', venueIds: [v.id], password: 'matrix password 1' }), allowed: ['venue_admin', 'admin'], okStatus: 201 },
+  { name: 'disable an account of a venue', method: 'PATCH', path: async (v) => `/api/users/${await freshAccount(v)}`, body: () => ({ disabled: true }), allowed: ['venue_admin', 'admin'], okStatus: 200 },
   {
     name: 'book a session',
     method: 'POST',
