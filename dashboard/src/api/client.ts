@@ -43,7 +43,7 @@ export function setUnauthenticatedHandler(handler: UnauthenticatedHandler | null
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   body?: unknown;
   /** False for the login and "who am I" calls, where 401 is an answer rather than an expiry. */
   redirectOn401?: boolean;
