@@ -14,3 +14,4 @@ export * from './pre-session-check.ts';
 export * from './live.ts';
 export * from './exports.ts';
 export * from './users.ts';
+export * from './overview.ts';

@@ -25,6 +25,9 @@ import { ExportRequestRepository } from './repositories/export-requests.ts';
 import { exportRouter } from './http/export-routes.ts';
 import { UserAdminService } from './services/user-admin.ts';
 import { userRouter } from './http/user-routes.ts';
+import { OverviewService } from './services/overview.ts';
+import { OverviewRepository } from './repositories/overview.ts';
+import { overviewRouter } from './http/overview-routes.ts';
 import { IntegrityService, loadOrCreateCentreKey } from './services/integrity.ts';
 import { FetchService } from './services/fetch.ts';
 import { LiveService } from './live/live-service.ts';
@@ -123,7 +126,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const ledger = new LedgerService(db, new LedgerRepository(db), venueRepo, audit, config.ledger, config.sessions, logger.child({ component: 'ledger' }));
     const equipment = new EquipmentService(db, venueRepo, audit, logger.child({ component: 'equipment' }));
     const loginGuard = new LoginGuard(config.auth.maxFailedLogins, config.auth.lockoutMinutes * 60_000);
-    const deviceHealth = new DeviceHealthService(new DeviceHealthRepository(db), venueRepo, config.deviceHealth, logger.child({ component: 'device-health' }), config.ledger.timeZone);
+    const deviceHealthRepo = new DeviceHealthRepository(db);
+    const deviceHealth = new DeviceHealthService(deviceHealthRepo, venueRepo, config.deviceHealth, logger.child({ component: 'device-health' }), config.ledger.timeZone);
     const stopHealthTimers = deviceHealth.startTimers();
     closers.push(async () => stopHealthTimers());
     const roomEventService = new RoomEventService(db, deviceHealth, logger.child({ component: 'room-events' }));
@@ -231,6 +235,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app.use('/api/ledger', reportRouter({ auth, reports: new LedgerReportService(db, config.ledger.timeZone) }));
     app.use('/api/ledger', ledgerRouter({ auth, ledger, audit, maxPhotoBytes: config.ledger.maxPhotoBytes, logger: logger.child({ component: 'ledger-http' }) }));
     app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard, fetch: fetchService }));
+    app.use('/api', overviewRouter({ auth, overview: new OverviewService(new OverviewRepository(db), venues, deviceHealthRepo, config.ledger.timeZone) }));
     app.use('/api', userRouter({ auth, users: new UserAdminService(userRepo, venueRepo, audit, auth, logger.child({ component: 'users' })) }));
     app.use('/api', exportRouter({ auth, requests: exportRequests, evidence, logger: logger.child({ component: 'export-http' }) }));
     app.use('/api', deviceRouter({ auth, health: deviceHealth, roomEvents: roomEventService, preSessionCheck, link, logger: logger.child({ component: 'http' }) }));

@@ -39,3 +39,10 @@ export function localDay(at: Date, timeZone: string): string {
   }
   return f.format(at);
 }
+
+/** A local day (YYYY-MM-DD) as the instants it runs between: local midnight to the next. */
+export function dayBounds(day: string, timeZone: string): { from: Date; to: Date } {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  const midnight = (utc: number) => new Date(utc - zoneOffsetMs(new Date(utc), timeZone));
+  return { from: midnight(Date.UTC(y, m - 1, d)), to: midnight(Date.UTC(y, m - 1, d + 1)) };
+}
