@@ -15,7 +15,7 @@ export const VenueOverview = z.object({
   venueName: z.string(),
   online: z.boolean(),
   lastSeen: IsoTime.nullable(),
-  /** Cameras known at the centre, and those online, recording and in state ok now. */
+  /** Cameras of the venue's inventory, and those online, recording and in state ok now. */
   cameras: Count,
   camerasWorking: Count,
   /** Today's camera intact rate (摄像机完好率), 0–1; null before the first sample. */

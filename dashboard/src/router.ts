@@ -23,6 +23,9 @@ declare module 'vue-router' {
 export const routes: RouteRecordRaw[] = [
   { path: '/', redirect: '/sessions' },
   { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true } },
+  // First in the navigation: the centre's one-screen view of its counties. '/' still opens the
+  // sessions, which county staff start from.
+  { path: '/overview', name: 'overview', component: () => import('./views/OverviewView.vue'), meta: { navKey: 'nav.overview' } },
   { path: '/sessions', name: 'sessions', component: () => import('./views/SessionsView.vue'), meta: { navKey: 'nav.sessions' } },
   { path: '/devices', name: 'devices', component: () => import('./views/DevicesView.vue'), meta: { navKey: 'nav.devices' } },
   { path: '/sessions/:id', name: 'session', component: () => import('./views/SessionView.vue'), props: true },

@@ -29,10 +29,11 @@ export class OverviewRepository {
     const to = day.to.toISOString();
     const at = now.toISOString();
     const [cameras, alerts, alarms, sessions, ledger, exports] = await Promise.all([
-      // Working = what the intact rate counts: online, recording, state ok.
-      queryRows<Row>(this.db, sql`SELECT venue_id, count(*) AS n,
-          count(*) FILTER (WHERE online AND state = 'ok' AND coalesce((data->'camera'->>'recording')::boolean, false)) AS working
-        FROM device_health WHERE kind = 'camera' GROUP BY venue_id`),
+      // Every camera the venue's inventory names (a box that never reported health still has them);
+      // working = what the intact rate counts: online, recording, state ok.
+      queryRows<Row>(this.db, sql`SELECT c.venue_id, count(*) AS n,
+          count(*) FILTER (WHERE dh.online AND dh.state = 'ok' AND coalesce((dh.data->'camera'->>'recording')::boolean, false)) AS working
+        FROM cameras c LEFT JOIN device_health dh ON dh.device_id = c.id GROUP BY c.venue_id`),
       queryRows<Row>(this.db, sql`SELECT venue_id, count(*) AS n FROM device_alerts WHERE cleared_at IS NULL GROUP BY venue_id`),
       queryRows<Row>(this.db, sql`SELECT venue_id, kind FROM venue_alarms WHERE active ORDER BY raised_at`),
       queryRows<Row>(this.db, sql`SELECT r.venue_id, count(*) AS n,
