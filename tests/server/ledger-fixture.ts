@@ -1,7 +1,12 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { encodeMessage, SEGMENT_META_HEADER, type Role, type SegmentRecord, type User } from '../../protocol/index.ts';
+import { encodeMessage, SEGMENT_META_HEADER, SESSION_COOKIE, type Role, type SegmentRecord, type User } from '../../protocol/index.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
-import { csrf, login, serverConfig, silent, tempDir, uniqueVenueId } from './support.ts';
+import argon2 from 'argon2';
+import { UserRepository } from '../../server/repositories/users.ts';
+import { hashToken, toApiUser } from '../../server/services/auth.ts';
+import { csrf, serverConfig, silent, tempDir, uniqueVenueId } from './support.ts';
+
+let sharedHash: Promise<string> | undefined;
 
 /**
  * A running centre with two venues (A and B), each with a room, two cameras and one stored
@@ -82,13 +87,20 @@ export async function startLedgerFixture(overrides: Record<string, unknown> = {}
     });
     if (res.status !== 201) throw new Error(`fixture segment upload failed: ${res.status} ${await res.text()}`);
   }
+  // Twelve accounts share one password hash and are signed in by writing their sessions: argon2 is
+  // slow on purpose (~0.25 s a hash or check), and 24 of them made every fixture take 6 s longer.
+  // Signing in itself is tested through POST /api/auth/login (ledger-flow, user-admin).
+  const users = new UserRepository(server.db);
+  const passwordHash = await (sharedHash ??= argon2.hash(PASSWORD));
   const accounts: Account[] = [];
   for (const role of ROLES) {
     for (const scope of ['A', 'city'] as const) {
       const name = `${role}-${scope.toLowerCase()}`;
       const venueIds = scope === 'A' ? [a.id] : null;
-      const user = await server.services.auth.createUser({ username: name, password: PASSWORD, displayName: `${role} ${scope}`, role, venueIds });
-      accounts.push({ name, role, venueIds, user, cookie: await login(server.url, name, PASSWORD) });
+      const row = await users.create({ id: randomUUID(), username: name, displayName: `${role} ${scope}`, role, venueIds, passwordHash });
+      const token = randomBytes(32).toString('base64url');
+      await users.createSession(hashToken(token), row.id, new Date(Date.now() + 24 * 3600_000));
+      accounts.push({ name, role, venueIds, user: toApiUser(row), cookie: `${SESSION_COOKIE}=${token}` });
     }
   }
   const call = (method: string, path: string, who: Account | null, body?: unknown, headers: Record<string, string> = {}) => {
