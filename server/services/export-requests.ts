@@ -9,12 +9,10 @@ import type { VenueRepository } from '../repositories/venues.ts';
 import { can, canSeeVenue, requireCapability } from './access.ts';
 import type { AuditService } from './audit.ts';
 import { AppError } from './errors.ts';
-import type { SessionService } from './sessions.ts';
+import { WINDOW_LOOKBACK_MS, type SessionService } from './sessions.ts';
 
 export type ExportSettings = ServerConfig['exports'];
 
-/** Holds older than the venues' loop retention cannot be served any more; same lookback as sessions. */
-const HOLD_LOOKBACK_MS = 31 * 24 * 3600_000;
 const MAX_HOLDS = 2000;
 
 /** What a download of an approved request packs: its window, its cameras' coverage and the request itself. */
@@ -184,7 +182,7 @@ export class ExportRequestService {
 
   /** The upload windows (holds) of one venue's live room-and-range requests. */
   async windowsFor(venueId: string, now = new Date()): Promise<UploadWindow[]> {
-    const rows = await this.repo.forHolds(venueId, new Date(now.getTime() - HOLD_LOOKBACK_MS), MAX_HOLDS);
+    const rows = await this.repo.forHolds(venueId, new Date(now.getTime() - WINDOW_LOOKBACK_MS), MAX_HOLDS);
     return rows.filter((r) => r.sessionId === null).map((r) => ({ roomId: r.roomId, from: r.fromAt.toISOString(), to: r.toAt.toISOString(), reason: 'manual' as const, ownerId: r.id }));
   }
 

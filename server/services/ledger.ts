@@ -25,7 +25,7 @@ import { can, canSeeVenue, requireCapability } from './access.ts';
 import type { AuditService, Transactional } from './audit.ts';
 import { AppError } from './errors.ts';
 import { checkPhoto } from './ledger-photos.ts';
-import { vodUrl } from './sessions.ts';
+import { vodUrl, WINDOW_LOOKBACK_MS } from './sessions.ts';
 
 export interface LedgerSettings {
   footageMinutesBefore: number;
@@ -38,8 +38,6 @@ export interface LedgerSettings {
 type CreateInput = z.output<typeof CreateSchema>;
 type TransitionInput = z.output<typeof TransitionSchema>;
 
-/** Holds older than the venues' loop retention cannot be served any more; same lookback as sessions. */
-const HOLD_LOOKBACK_MS = 31 * 24 * 3600_000;
 const MAX_HOLDS = 2000;
 /** A tablet's clock may run a little ahead; beyond this a "found at" in the future is a mistake. */
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
@@ -248,7 +246,7 @@ export class LedgerService {
 
   /** The upload windows (holds) of one venue's ledger entries. */
   async windowsFor(venueId: string, now = new Date()): Promise<UploadWindow[]> {
-    const rows = await this.repo.forHolds(venueId, new Date(now.getTime() - HOLD_LOOKBACK_MS), MAX_HOLDS);
+    const rows = await this.repo.forHolds(venueId, new Date(now.getTime() - WINDOW_LOOKBACK_MS), MAX_HOLDS);
     return rows.map((e) => ({ roomId: e.roomId, from: e.footageFrom.toISOString(), to: e.footageTo.toISOString(), reason: 'ledger' as const, ownerId: e.id }));
   }
 

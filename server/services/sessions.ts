@@ -13,8 +13,11 @@ import type { GapService } from './gaps.ts';
 
 export type SessionSettings = ServerConfig['sessions'];
 
-/** Windows older than the venues' loop retention can no longer be served by them. */
-const WINDOW_LOOKBACK_MS = 31 * 24 * 3600_000;
+/**
+ * Upload windows (holds) older than the venues' loop retention can no longer be served by them:
+ * sessions, ledger entries and export requests publish theirs only this far back.
+ */
+export const WINDOW_LOOKBACK_MS = 31 * 24 * 3600_000;
 const MAX_WINDOWS = 5000;
 
 export function sessionStatus(s: { plannedStart: Date; plannedEnd: Date }, now: Date): SessionStatus {
