@@ -15,3 +15,4 @@ export * from './live.ts';
 export * from './exports.ts';
 export * from './users.ts';
 export * from './overview.ts';
+export * from './access.ts';

@@ -1,5 +1,5 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router';
-import type { Role } from '../../protocol/rooms.ts';
+import type { Capability } from '../../protocol/access.ts';
 import { loadCurrentUser } from './auth/current-user.ts';
 
 declare module 'vue-router' {
@@ -9,10 +9,10 @@ declare module 'vue-router' {
     /** i18n key of the top-bar entry; views with one are listed in the navigation. */
     navKey?: string;
     /**
-     * Roles the top-bar entry is shown to; all when absent. Only hides the entry: the server
-     * decides what each role may read, and the view shows its refusal.
+     * The capability the top-bar entry is shown for (protocol/access.ts); all when absent. Only
+     * hides the entry: the server decides what each role may read, and the view shows its refusal.
      */
-    roles?: Role[];
+    capability?: Capability;
   }
 }
 
@@ -35,7 +35,7 @@ export const routes: RouteRecordRaw[] = [
   { path: '/equipment', name: 'equipment', component: () => import('./views/EquipmentView.vue'), meta: { navKey: 'nav.equipment' } },
   { path: '/exports', name: 'exports', component: () => import('./views/ExportsView.vue'), meta: { navKey: 'nav.exports' } },
   { path: '/reports', name: 'reports', component: () => import('./views/ReportView.vue'), meta: { navKey: 'nav.reports' } },
-  { path: '/users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { navKey: 'nav.users', roles: ['admin', 'venue_admin'] } },
+  { path: '/users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { navKey: 'nav.users', capability: 'user.manage' } },
   { path: '/account', name: 'account', component: () => import('./views/AccountView.vue') },
   { path: '/public', name: 'public-ledger', component: () => import('./views/PublicLedgerView.vue'), meta: { public: true } },
   { path: '/:pathMatch(.*)*', redirect: '/sessions' },

@@ -6,15 +6,13 @@ import type { MaintenanceTicket, RoomChecklist, TicketStatus, User } from '../..
 import type { EquipmentCheckCreate as CheckSchema, TicketTransition as TicketSchema } from '../../protocol/ledger.ts';
 import { queryRows, type Database } from '../db/client.ts';
 import type { VenueRepository } from '../repositories/venues.ts';
-import { canSeeVenue } from './access.ts';
+import { canSeeVenue, requireCapability } from './access.ts';
 import type { AuditService } from './audit.ts';
 import { AppError } from './errors.ts';
 
 type CheckInput = z.output<typeof CheckSchema>;
 type TicketInput = z.output<typeof TicketSchema>;
 
-const CHECKERS = new Set(['admin', 'patrol', 'maintenance', 'supervisor', 'venue_admin']);
-const FIXERS = new Set(['admin', 'maintenance', 'venue_admin']);
 
 interface ItemRow {
   code: string;
@@ -90,7 +88,7 @@ export class EquipmentService {
   }
 
   async check(input: CheckInput, user: User): Promise<{ checkId: string; tickets: MaintenanceTicket[] }> {
-    if (!CHECKERS.has(user.role)) throw new AppError('forbidden', `a ${user.role} account cannot record equipment checks`);
+    requireCapability(user, 'equipment.check', 'record equipment checks');
     const room = await this.room(input.roomId, user);
     const list = await this.checklist(input.roomId, user);
     const items = new Map(list.items.map((i) => [i.code, i]));
@@ -135,7 +133,7 @@ export class EquipmentService {
   async transition(id: string, input: TicketInput, user: User): Promise<MaintenanceTicket> {
     const found = /^[0-9a-f-]{36}$/i.test(id) ? (await queryRows<TicketRow>(this.db, sql`SELECT * FROM maintenance_tickets WHERE id = ${id}`))[0] : undefined;
     if (!found || !canSeeVenue(user, found.venue_id)) throw new AppError('not_found', `maintenance ticket ${id} does not exist`);
-    if (!FIXERS.has(user.role)) throw new AppError('forbidden', `a ${user.role} account cannot work maintenance tickets: ask maintenance`);
+    requireCapability(user, 'ticket.work', 'work maintenance tickets');
     return this.db.transaction(async (tx) => {
       const [t] = await queryRows<TicketRow>(tx, sql`SELECT * FROM maintenance_tickets WHERE id = ${id} FOR UPDATE`);
       const at = new Date().toISOString();

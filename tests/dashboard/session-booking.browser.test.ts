@@ -71,4 +71,27 @@ describe.runIf(need(checks.chromium()))('booking a session (Chromium)', () => {
     expect(await page.locator('[data-testid=create-overlap]').count()).toBe(0);
     expect(await listed()).toEqual(expect.arrayContaining(['BK-1', 'BK-2']));
   });
+
+  it('offers booking to exactly the roles the centre lets book (the table in protocol/access.ts)', async () => {
+    const offered = async (username: string) => {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      try {
+        const p = await context.newPage();
+        await p.goto(`${fx.server.url}/login?redirect=/sessions`);
+        await p.fill('[data-testid=login-username]', username);
+        await p.fill('[data-testid=login-password]', PASSWORD);
+        await p.click('[data-testid=login-submit]');
+        await p.waitForURL((u) => u.pathname === '/sessions');
+        await p.waitForSelector('[data-testid=sessions-refresh]');
+        return (await p.locator('[data-testid=session-create-toggle]').count()) === 1;
+      } finally {
+        await context.close();
+      }
+    };
+    // A venue administrator books sessions at the centre; the screen used to hide the button from them.
+    expect(await offered('venue_admin-a')).toBe(true);
+    expect(await offered('admin-a')).toBe(true);
+    expect(await offered('patrol-a')).toBe(false);
+    expect(await offered('city_supervisor-city')).toBe(false);
+  });
 });

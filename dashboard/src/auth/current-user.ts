@@ -1,4 +1,5 @@
 import { ref } from 'vue';
+import { can, type Capability } from '../../../protocol/access.ts';
 import type { User } from '../../../protocol/api.ts';
 import { api, ApiRequestError } from '../api/client.ts';
 import { clearOfflineCache } from '../offline/service-worker.ts';
@@ -18,6 +19,14 @@ export async function loadCurrentUser(force = false): Promise<User | null> {
   }
   checked = true;
   return currentUser.value;
+}
+
+/**
+ * Whether the signed-in user's role may do this, from the one table the centre enforces
+ * (protocol/access.ts): views offer only what the centre would allow. Scope is still the centre's.
+ */
+export function allowed(capability: Capability): boolean {
+  return currentUser.value !== null && can(currentUser.value, capability);
 }
 
 export function setCurrentUser(user: User | null): void {
