@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import argon2 from 'argon2';
 import type { Logger } from 'pino';
 import type { Role, User, UserAccount, UserAccountList, UserCreate, UserUpdate } from '../../protocol/index.ts';
 import type { UserRow } from '../db/schema.ts';
@@ -25,7 +23,7 @@ export class UserAdminService {
     private readonly users: UserRepository,
     private readonly venues: VenueRepository,
     private readonly audit: AuditService,
-    private readonly auth: Pick<AuthService, 'setPassword' | 'changePassword'>,
+    private readonly auth: Pick<AuthService, 'createUser' | 'setPassword' | 'changePassword'>,
     private readonly logger: Logger,
   ) {}
 
@@ -41,7 +39,8 @@ export class UserAdminService {
     if (await this.users.byUsername(input.username)) throw new AppError('conflict', `the username "${input.username}" is taken: choose another`);
     let row: UserRow;
     try {
-      row = await this.users.create({ id: randomUUID(), username: input.username, displayName: input.displayName, role: input.role, venueIds: input.venueIds, passwordHash: await argon2.hash(input.password) });
+      const created = await this.auth.createUser(input);
+      row = (await this.users.byId(created.id))!;
     } catch (err) {
       // Two administrators creating the same name at once: the unique index decides.
       if (await this.users.byUsername(input.username)) throw new AppError('conflict', `the username "${input.username}" is taken: choose another`);
@@ -58,14 +57,13 @@ export class UserAdminService {
     const role = (patch.role ?? before.role) as Role;
     const venueIds = patch.venueIds !== undefined ? patch.venueIds : (before.venueIds ?? null);
     if (patch.role !== undefined || patch.venueIds !== undefined) await this.checkGrant(actor, role, venueIds);
-    // An administrator cannot lock themselves out: another administrator has to.
-    if (before.id === actor.id && (patch.disabled === true || (patch.role !== undefined && patch.role !== before.role) || (patch.venueIds !== undefined && JSON.stringify(patch.venueIds) !== JSON.stringify(before.venueIds ?? null)))) {
-      throw new AppError('forbidden', 'you cannot disable your own account or change your own role or venues: ask another administrator');
-    }
     const disabledAt = patch.disabled === undefined ? before.disabledAt : patch.disabled ? (before.disabledAt ?? new Date()) : null;
+    // Any of these takes something away from the account: it must take effect at once.
+    const narrowed = role !== before.role || JSON.stringify(venueIds) !== JSON.stringify(before.venueIds ?? null) || (disabledAt !== null && before.disabledAt === null);
+    // An administrator cannot lock themselves out: another administrator has to.
+    if (before.id === actor.id && narrowed) throw new AppError('forbidden', 'you cannot disable your own account or change your own role or venues: ask another administrator');
     const after = await this.users.update(id, { displayName: patch.displayName ?? before.displayName, role, venueIds, disabledAt });
     if (!after) throw new AppError('not_found', `user ${id} does not exist`);
-    const narrowed = role !== before.role || JSON.stringify(venueIds) !== JSON.stringify(before.venueIds ?? null) || (disabledAt !== null && before.disabledAt === null);
     if (narrowed) await this.users.deleteSessionsOf(id);
     const view = (r: UserRow) => ({ displayName: r.displayName, role: r.role, venueIds: r.venueIds ?? null, disabled: r.disabledAt !== null });
     await this.audit.append({ actorId: actor.id, actor: actor.username, action: 'user.update', venueId: null, subjectType: 'user', subjectId: id, detail: { username: before.username, before: view(before), after: view(after), signedOut: narrowed } });
