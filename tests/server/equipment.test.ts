@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, EquipmentCheckResponse, MaintenanceTicket, RoomChecklist, TicketList } from '../../protocol/index.ts';
+import { EquipmentCheckResponse, MaintenanceTicket, RoomChecklist, TicketList } from '../../protocol/index.ts';
 import { startLedgerFixture, type LedgerFixture } from './ledger-fixture.ts';
+import { expectError } from './support.ts';
 
 let fx: LedgerFixture;
 beforeAll(async () => {
@@ -9,14 +10,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fx?.stop();
 });
-
-async function expectError(res: Response, status: number, code: string, message?: RegExp): Promise<void> {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  const body = ApiError.parse(JSON.parse(text));
-  expect(body.error.code).toBe(code);
-  if (message) expect(body.error.message).toMatch(message);
-}
 
 describe('equipment patrol → maintenance ticket', () => {
   it('gives the checklist of the room kind, opens a ticket for a failed item on its camera, and maintenance works it to closed', async () => {

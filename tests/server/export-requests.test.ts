@@ -2,9 +2,9 @@ import { sql } from 'drizzle-orm';
 import JSZip from 'jszip';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, ExportRequest, ExportRequestDetail, ExportRequestList, decodeMessage, topics, type UploadWindow } from '../../protocol/index.ts';
+import { ExportRequest, ExportRequestDetail, ExportRequestList, decodeMessage, topics, type UploadWindow } from '../../protocol/index.ts';
 import { startLedgerFixture, type Account, type LedgerFixture } from './ledger-fixture.ts';
-import { createPgDatabase } from './support.ts';
+import { createPgDatabase, expectError } from './support.ts';
 
 /**
  * Footage export requests (调取录像申请), over HTTP on a running centre, on PGlite and on the
@@ -12,15 +12,6 @@ import { createPgDatabase } from './support.ts';
  * only its requester downloads it, only while the approval is valid; every step is in the audit
  * trail; a room-and-range request holds its footage at the venue until it is refused or withdrawn.
  */
-
-async function expectError(res: Response, status: number, code: string, message?: RegExp): Promise<string> {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  const body = ApiError.parse(JSON.parse(text));
-  expect(body.error.code).toBe(code);
-  if (message) expect(body.error.message).toMatch(message);
-  return body.error.message;
-}
 
 describe.each(['pglite', 'postgres'] as const)('footage export requests on %s', (kind) => {
   let fx: LedgerFixture;

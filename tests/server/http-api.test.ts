@@ -20,7 +20,7 @@ import {
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { SegmentRepository } from '../../server/repositories/segments.ts';
 import { hasCommand, need } from '../support/prerequisites.ts';
-import { csrf, login, serverConfig, silent, tempDir, uniqueVenueId } from './support.ts';
+import { csrf, login, serverConfig, silent, tempDir, uniqueVenueId, expectError } from './support.ts';
 
 const run = promisify(execFile);
 const PASSWORD = 'a long enough password';
@@ -65,13 +65,6 @@ function ingest(meta: SegmentRecord | Record<string, unknown>, body: Buffer, opt
 const get = (p: string, cookie?: string) => fetch(`${server.url}${p}`, { headers: cookie ? { cookie } : {} });
 const vod = (camera: string, from: Date, to: Date, cookie = admin) =>
   get(`/api/cameras/${camera}/vod.m3u8?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`, cookie);
-
-async function expectError(res: Response, status: number, code: string, message?: RegExp): Promise<void> {
-  expect(res.status).toBe(status);
-  const body = ApiError.parse(await res.json());
-  expect(body.error.code).toBe(code);
-  if (message) expect(body.error.message).toMatch(message);
-}
 
 beforeAll(async () => {
   server = await startServer(

@@ -4,7 +4,6 @@ import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ApiError,
   CSRF_HEADER,
   LedgerCreateResponse,
   LedgerEntryDetail,
@@ -16,18 +15,9 @@ import {
 } from '../../protocol/index.ts';
 import { startServer } from '../../server/app.ts';
 import { fakeJpeg, PASSWORD, startLedgerFixture, type LedgerFixture } from './ledger-fixture.ts';
-import { serverConfig, tempDir } from './support.ts';
+import { serverConfig, tempDir, expectError } from './support.ts';
 
 let fx: LedgerFixture;
-
-async function expectError(res: Response, status: number, code: string, message?: RegExp): Promise<string> {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  const body = ApiError.parse(JSON.parse(text));
-  expect(body.error.code).toBe(code);
-  if (message) expect(body.error.message).toMatch(message);
-  return body.error.message;
-}
 
 beforeAll(async () => {
   fx = await startLedgerFixture({ auth: { sessionHours: 1, maxFailedLogins: 3, lockoutMinutes: 1 } });

@@ -5,7 +5,8 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { loadServerConfig } from '../../config/load.ts';
 import type { ServerConfig } from '../../config/schema.ts';
-import { CSRF_HEADER } from '../../protocol/index.ts';
+import { expect } from 'vitest';
+import { ApiError, CSRF_HEADER } from '../../protocol/index.ts';
 import { csrfTokenFor } from '../../server/http/auth.ts';
 
 /** Shared set-up for the centre's tests: real PostgreSQL databases, temp folders, configs. */
@@ -75,4 +76,14 @@ export async function login(baseUrl: string, username: string, password: string)
 export function csrf(cookie: string): Record<string, string> {
   const token = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
   return { [CSRF_HEADER]: csrfTokenFor(token) };
+}
+
+/** Asserts an API refusal: its status, its error code and (optionally) what its message says; returns the message. */
+export async function expectError(res: Response, status: number, code: string, message?: RegExp): Promise<string> {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  const body = ApiError.parse(JSON.parse(text));
+  expect(body.error.code).toBe(code);
+  if (message) expect(body.error.message).toMatch(message);
+  return body.error.message;
 }

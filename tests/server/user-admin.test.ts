@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, UserAccount, UserAccountList } from '../../protocol/index.ts';
+import { UserAccount, UserAccountList } from '../../protocol/index.ts';
 import { PASSWORD, startLedgerFixture, type Account, type LedgerFixture } from './ledger-fixture.ts';
-import { createPgDatabase, csrf } from './support.ts';
+import { createPgDatabase, csrf, expectError } from './support.ts';
 
 /**
  * User administration over HTTP, on PGlite and on the PostgreSQL server: an administrator makes,
@@ -9,14 +9,6 @@ import { createPgDatabase, csrf } from './support.ts';
  * only with a county venue's roles; a change that narrows an account signs it out at once; every
  * change is in the audit trail; a user changes their own password knowing the current one.
  */
-
-async function expectError(res: Response, status: number, code: string, message?: RegExp): Promise<void> {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  const body = ApiError.parse(JSON.parse(text));
-  expect(body.error.code).toBe(code);
-  if (message) expect(body.error.message).toMatch(message);
-}
 
 describe.each(['pglite', 'postgres'] as const)('user administration on %s', (kind) => {
   let fx: LedgerFixture;
