@@ -127,6 +127,8 @@ export const Alert = z.object({
   roomId: RoomId.nullable(),
   kind: AlertKind,
   message: z.string(),
+  /** The same in Chinese, for the dashboard's default language; null on alerts older than it. */
+  messageZh: z.string().nullable(),
   raisedAt: IsoTime,
   /** When the condition went away (device back); null = still present. */
   clearedAt: IsoTime.nullable(),

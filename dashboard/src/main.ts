@@ -1,8 +1,8 @@
-import { createApp } from 'vue';
+import { createApp, watch } from 'vue';
 import App from './App.vue';
 import { router } from './router.ts';
 import { i18n } from './i18n/index.ts';
-import { setUnauthenticatedHandler } from './api/client.ts';
+import { setApiLanguage, setUnauthenticatedHandler } from './api/client.ts';
 import { setCurrentUser } from './auth/current-user.ts';
 import './styles.css';
 import { registerServiceWorker } from './offline/service-worker.ts';
@@ -16,5 +16,7 @@ setUnauthenticatedHandler(() => {
 });
 
 document.documentElement.lang = i18n.global.locale.value;
+// The centre's error messages follow the language switch.
+watch(i18n.global.locale, (locale) => setApiLanguage(locale), { immediate: true });
 createApp(App).use(i18n).use(router).mount('#app');
 registerServiceWorker();

@@ -252,15 +252,15 @@ export class VenueLink {
         await this.opts.roomEvents?.applyBatch(message as MessageOf<'events'>);
         return;
       case 'gaps':
-        if (!this.opts.gaps) throw new AppError('bad_request', 'this centre does not accept gap reports');
+        if (!this.opts.gaps) throw AppError.forMachines('bad_request', 'this centre does not accept gap reports');
         await this.opts.gaps.applyBatch(message as MessageOf<'gaps'>);
         return;
       case 'alarm':
-        if (!this.opts.alarms) throw new AppError('bad_request', 'this centre does not accept alarms');
+        if (!this.opts.alarms) throw AppError.forMachines('bad_request', 'this centre does not accept alarms');
         await this.opts.alarms.apply(message as MessageOf<'alarm'>);
         return;
       case 'manifest':
-        if (!this.opts.integrity) throw new AppError('bad_request', 'this centre does not accept manifests');
+        if (!this.opts.integrity) throw AppError.forMachines('bad_request', 'this centre does not accept manifests');
         await this.opts.integrity.receive(message as MessageOf<'manifest'>);
         return;
     }
@@ -269,7 +269,7 @@ export class VenueLink {
   /** Issue 5: asks a venue box to upload one camera's range now (QoS 1, not retained). */
   async publishFetch(venueId: string, fetch: { requestId: string; cameraId: string; from: string; to: string }): Promise<void> {
     const client = this.client;
-    if (!client?.connected) throw new AppError('unavailable', 'the centre is not connected to the MQTT broker: cannot ask the venue box now');
+    if (!client?.connected) throw new AppError('unavailable', { en: 'the centre is not connected to the MQTT broker: cannot ask the venue box now', zh: '中心未连接消息服务器（MQTT），暂时无法向现场主机发出请求：请稍后重试' });
     const message = encodeMessage('commands', { venueId, command: 'fetch', ...fetch });
     await client.publishAsync(topics.commands(venueId), JSON.stringify(message), { qos: 1 });
   }
@@ -277,7 +277,7 @@ export class VenueLink {
   /** Live view: asks the box to push a camera's new segments for leaseSeconds (0 = stop). */
   async publishLive(venueId: string, live: { cameraId: string; leaseSeconds: number }): Promise<void> {
     const client = this.client;
-    if (!client?.connected) throw new AppError('unavailable', 'the centre is not connected to the MQTT broker: cannot ask the venue box now');
+    if (!client?.connected) throw new AppError('unavailable', { en: 'the centre is not connected to the MQTT broker: cannot ask the venue box now', zh: '中心未连接消息服务器（MQTT），暂时无法向现场主机发出请求：请稍后重试' });
     const message = encodeMessage('commands', { venueId, command: 'live', ...live });
     await client.publishAsync(topics.commands(venueId), JSON.stringify(message), { qos: 1 });
   }

@@ -41,6 +41,8 @@ export const deviceAlerts = pgTable('device_alerts', {
   roomId: text('room_id'),
   kind: text('kind').notNull(),
   message: text('message').notNull(),
+  /** The same in Chinese; null on alerts raised before migration 0050. */
+  messageZh: text('message_zh'),
   raisedAt: ts('raised_at').notNull(),
   clearedAt: ts('cleared_at'),
   acknowledgedAt: ts('acknowledged_at'),

@@ -42,12 +42,21 @@ export function requireUser(auth: AuthService): RequestHandler {
   return async (req, res, next) => {
     const token = sessionToken(req);
     const user = token ? await auth.userForToken(token) : null;
-    if (!user) return sendError(res, 'unauthenticated', token ? 'your session has expired: sign in again' : 'sign in first (POST /api/auth/login)');
+    if (!user) {
+      return sendError(
+        res,
+        'unauthenticated',
+        token ? { en: 'your session has expired: sign in again', zh: '登录已过期，请重新登录' } : { en: 'sign in first (POST /api/auth/login)', zh: '请先登录' },
+      );
+    }
     if (!SAFE_METHODS.has(req.method)) {
       const sent = req.headers[CSRF_HEADER];
       const value = Array.isArray(sent) ? sent[0] : sent;
       if (!value || !sameSecret(value, csrfTokenFor(token!))) {
-        return sendError(res, 'forbidden', `missing or wrong ${CSRF_HEADER} header: send the CSRF token from the login answer (or the vw_csrf cookie) with every change`);
+        return sendError(res, 'forbidden', {
+          en: `missing or wrong ${CSRF_HEADER} header: send the CSRF token from the login answer (or the vw_csrf cookie) with every change`,
+          zh: `请求缺少 ${CSRF_HEADER} 标头或其值不正确：页面可能已过期，请刷新页面或重新登录后再试`,
+        });
       }
     }
     res.locals.user = user;

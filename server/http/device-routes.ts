@@ -66,33 +66,33 @@ export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthServ
   });
 
   r.get('/devices/intact-rate', signedIn, async (req, res) => {
-    const q = parseWith(IntactQuery, req.query, 'intact-rate query');
+    const q = parseWith(IntactQuery, req.query, { en: 'intact-rate query', zh: '完好率查询条件' });
     res.json({ days: await deps.health.intactDaily(currentUser(res), q.days) });
   });
 
   r.get('/devices/:id/history', signedIn, async (req, res) => {
-    const q = parseWith(HistoryQuery, req.query, 'history query (hours)');
+    const q = parseWith(HistoryQuery, req.query, { en: 'history query (hours)', zh: '历史查询条件（小时数）' });
     res.json(await deps.health.history(param(req, 'id'), q.hours, currentUser(res)));
   });
 
   r.put('/sensors/:id/room', signedIn, express.json({ limit: '4kb' }), async (req, res) => {
-    requireCapability(currentUser(res), 'sensor.assign', 'assign sensors to rooms');
-    const body = parseWith(SensorRoomAssignment, req.body, 'sensor room ({"roomId": "<venue>.<room>"} or null)');
+    requireCapability(currentUser(res), 'sensor.assign', { en: 'assign sensors to rooms', zh: '为传感器分配房间' });
+    const body = parseWith(SensorRoomAssignment, req.body, { en: 'sensor room ({"roomId": "<venue>.<room>"} or null)', zh: '传感器所在房间' });
     res.json(await deps.health.assignSensor(param(req, 'id'), body.roomId, currentUser(res)));
   });
 
   const sessionId = (req: Request): string => {
     const id = param(req, 'id');
-    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `session ${id} does not exist`);
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', { en: `session ${id} does not exist`, zh: `场次 ${id} 不存在` });
     return id;
   };
   r.get('/sessions/:id/pre-check', signedIn, async (req, res) => {
     const result = await deps.preSessionCheck.result(sessionId(req), currentUser(res));
-    if (!result) throw new AppError('not_found', 'this session has not been checked yet: it is checked before it starts, or run the check now (POST)');
+    if (!result) throw new AppError('not_found', { en: 'this session has not been checked yet: it is checked before it starts, or run the check now (POST)', zh: '该场次尚未进行场前检查：场次开始前会自动检查，也可以现在执行检查' });
     res.json(result);
   });
   r.post('/sessions/:id/pre-check', signedIn, async (req, res) => {
-    requireCapability(currentUser(res), 'session.precheck', 'run the pre-session check');
+    requireCapability(currentUser(res), 'session.precheck', { en: 'run the pre-session check', zh: '执行场前检查' });
     res.json(await deps.preSessionCheck.runFor(sessionId(req), currentUser(res)));
   });
 
@@ -100,33 +100,34 @@ export function deviceRouter(deps: { auth: AuthService; health: DeviceHealthServ
   r.post('/venues/:id/commands', signedIn, express.json({ limit: '4kb' }), async (req, res) => {
     const user = currentUser(res);
     const venueId = param(req, 'id');
-    if (!canSeeVenue(user, venueId)) throw new AppError('not_found', `venue ${venueId} does not exist`);
-    requireCapability(user, 'device.command', 'send commands to venue boxes');
-    const body = parseWith(CommandRequest, req.body, 'command');
+    if (!canSeeVenue(user, venueId)) throw new AppError('not_found', { en: `venue ${venueId} does not exist`, zh: `场地 ${venueId} 不存在` });
+    requireCapability(user, 'device.command', { en: 'send commands to venue boxes', zh: '向现场主机发送指令' });
+    const body = parseWith(CommandRequest, req.body, { en: 'command', zh: '指令' });
     try {
       const reply = await deps.link.sendCommand(venueId, body.command, body.cameraId);
       deps.logger.info({ venueId, command: body.command, cameraId: body.cameraId, ok: reply.ok, by: user.username }, 'venue box command answered');
       res.json(reply);
     } catch (err) {
-      throw new AppError('unavailable', (err as Error).message);
+      const message = (err as Error).message;
+      throw new AppError('unavailable', { en: message, zh: `指令未能完成，请确认现场主机在线后重试：${message}` });
     }
   });
 
   r.get('/events', signedIn, async (req, res) => {
-    const q = parseWith(EventQuery, req.query, 'events query (roomId, limit)');
+    const q = parseWith(EventQuery, req.query, { en: 'events query (roomId, limit)', zh: '房间事件查询条件' });
     res.json(await deps.roomEvents.list(currentUser(res), q));
   });
 
   r.get('/alerts', signedIn, async (req, res) => {
-    const q = parseWith(AlertQuery, req.query, 'alerts query');
+    const q = parseWith(AlertQuery, req.query, { en: 'alerts query', zh: '告警查询条件' });
     const answer: AlertList = { alerts: await deps.health.alerts(currentUser(res), q.open === '1' || q.open === 'true') };
     res.json(answer);
   });
 
   r.post('/alerts/:id/acknowledge', signedIn, async (req, res) => {
     const id = param(req, 'id');
-    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `alert ${id} does not exist`);
-    requireCapability(currentUser(res), 'device.acknowledge', 'acknowledge alerts');
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', { en: `alert ${id} does not exist`, zh: `告警 ${id} 不存在` });
+    requireCapability(currentUser(res), 'device.acknowledge', { en: 'acknowledge alerts', zh: '确认告警' });
     res.json(await deps.health.acknowledge(id, currentUser(res)));
   });
 

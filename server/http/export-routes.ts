@@ -23,12 +23,12 @@ export function exportRouter(deps: ExportRouteDeps): Router {
   const signedIn = requireUser(deps.auth);
 
   r.get('/exports', signedIn, async (req, res) => {
-    const status = req.query.status === undefined ? undefined : parseWith(ExportStatus, req.query.status, 'status (pending, approved, rejected or withdrawn)');
+    const status = req.query.status === undefined ? undefined : parseWith(ExportStatus, req.query.status, { en: 'status (pending, approved, rejected or withdrawn)', zh: '申请状态' });
     res.json(await deps.requests.list(currentUser(res), { status }));
   });
 
   r.post('/exports', signedIn, json, async (req, res) => {
-    const body = parseWith(ExportRequestCreate, req.body, 'export request');
+    const body = parseWith(ExportRequestCreate, req.body, { en: 'export request', zh: '导出申请' });
     res.status(201).json(await deps.requests.create(body, currentUser(res)));
   });
 
@@ -37,7 +37,7 @@ export function exportRouter(deps: ExportRouteDeps): Router {
   });
 
   r.post('/exports/:id/decision', signedIn, json, async (req, res) => {
-    const body = parseWith(ExportDecision, req.body, 'decision ({approve, note}; a refusal needs a note)');
+    const body = parseWith(ExportDecision, req.body, { en: 'decision ({approve, note}; a refusal needs a note)', zh: '审批（驳回须填写审批意见）' });
     res.json(await deps.requests.decide(param(req, 'id'), body, currentUser(res)));
   });
 

@@ -56,19 +56,19 @@ export function ledgerRouter(deps: LedgerRouteDeps): Router {
   });
 
   r.put('/categories/:code', signedIn, json, async (req, res) => {
-    const body = parseWith(LedgerCategoryUpsert, { ...(req.body as object), code: param(req, 'code') }, 'category');
+    const body = parseWith(LedgerCategoryUpsert, { ...(req.body as object), code: param(req, 'code') }, { en: 'category', zh: '问题类别' });
     await deps.ledger.upsertCategory(body, currentUser(res));
     res.status(204).end();
   });
 
   r.get('/entries', signedIn, async (req, res) => {
-    const q = parseWith(LedgerListQuery, req.query, 'ledger query');
+    const q = parseWith(LedgerListQuery, req.query, { en: 'ledger query', zh: '台账查询条件' });
     const answer: LedgerEntryList = { entries: await deps.ledger.list(currentUser(res), q) };
     res.json(answer);
   });
 
   r.post('/entries', signedIn, json, async (req, res) => {
-    const body = parseWith(LedgerEntryCreate, req.body, 'ledger entry');
+    const body = parseWith(LedgerEntryCreate, req.body, { en: 'ledger entry', zh: '台账记录' });
     const answer = await deps.ledger.create(body, currentUser(res));
     res.status(answer.duplicate ? 200 : 201).json(answer);
   });
@@ -78,12 +78,12 @@ export function ledgerRouter(deps: LedgerRouteDeps): Router {
   });
 
   r.post('/entries/:id/transitions', signedIn, json, async (req, res) => {
-    const body = parseWith(LedgerTransition, req.body, 'ledger step');
+    const body = parseWith(LedgerTransition, req.body, { en: 'ledger step', zh: '处理步骤' });
     res.json(await deps.ledger.transition(param(req, 'id'), body, currentUser(res)));
   });
 
   r.post('/entries/:id/revisions', signedIn, json, async (req, res) => {
-    const body = parseWith(LedgerEntryCorrection, req.body, 'correction');
+    const body = parseWith(LedgerEntryCorrection, req.body, { en: 'correction', zh: '更正内容' });
     res.json(await deps.ledger.correct(param(req, 'id'), body, currentUser(res)));
   });
 
@@ -95,7 +95,10 @@ export function ledgerRouter(deps: LedgerRouteDeps): Router {
       const length = Number(req.headers['content-length'] ?? 0);
       if (length > deps.maxPhotoBytes) {
         req.resume();
-        return sendError(res, 'payload_too_large', `the photo is ${length} bytes; the limit is ${deps.maxPhotoBytes} bytes: let the tablet resize it and send it again`);
+        return sendError(res, 'payload_too_large', {
+          en: `the photo is ${length} bytes; the limit is ${deps.maxPhotoBytes} bytes: let the tablet resize it and send it again`,
+          zh: `照片大小为 ${length} 字节，上限为 ${deps.maxPhotoBytes} 字节：请让平板电脑压缩照片后重新发送`,
+        });
       }
       next();
     },
@@ -124,17 +127,17 @@ export function equipmentRouter(deps: { auth: AuthService; equipment: EquipmentS
     res.json(await deps.equipment.checklist(param(req, 'roomId'), currentUser(res)));
   });
   r.post('/equipment-checks', signedIn, json, async (req, res) => {
-    const body = parseWith(EquipmentCheckCreate, req.body, 'equipment check');
+    const body = parseWith(EquipmentCheckCreate, req.body, { en: 'equipment check', zh: '设备巡检结果' });
     const answer: EquipmentCheckResponse = await deps.equipment.check(body, currentUser(res));
     res.status(201).json(answer);
   });
   r.get('/tickets', signedIn, async (req, res) => {
-    const status = parseWith(TicketStatus.optional(), req.query.status, 'ticket status');
+    const status = parseWith(TicketStatus.optional(), req.query.status, { en: 'ticket status', zh: '工单状态' });
     const answer: TicketList = { tickets: await deps.equipment.tickets(currentUser(res), status) };
     res.json(answer);
   });
   r.post('/tickets/:id/transitions', signedIn, json, async (req, res) => {
-    const body = parseWith(TicketTransition, req.body, 'ticket step');
+    const body = parseWith(TicketTransition, req.body, { en: 'ticket step', zh: '工单操作' });
     res.json(await deps.equipment.transition(param(req, 'id'), body, currentUser(res)));
   });
   return r;

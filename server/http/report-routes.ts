@@ -10,7 +10,7 @@ import { parseWith } from './errors.ts';
 export function reportRouter(deps: { auth: AuthService; reports: LedgerReportService }): Router {
   const r = Router();
   r.get('/reports/quarterly', requireUser(deps.auth), async (req, res) => {
-    const q = parseWith(QuarterlyReportQuery, req.query, 'report query');
+    const q = parseWith(QuarterlyReportQuery, req.query, { en: 'report query', zh: '报表查询条件' });
     const report = await deps.reports.quarterly(currentUser(res), q);
     const name = `venuewatch-${q.venueId ?? 'city'}-${q.year}-Q${q.quarter}`;
     if (q.format === 'csv') {

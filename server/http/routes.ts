@@ -77,7 +77,7 @@ export function apiRouter(deps: ApiDeps): Router {
 
   // ---- auth ----
   r.post('/auth/login', json, async (req, res) => {
-    const body = parseWith(LoginRequest, req.body, 'login');
+    const body = parseWith(LoginRequest, req.body, { en: 'login', zh: '登录信息' });
     const address = req.ip ?? 'unknown';
     try {
       deps.loginGuard.check(body.username, address);
@@ -97,7 +97,7 @@ export function apiRouter(deps: ApiDeps): Router {
       deps.loginGuard.fail(body.username, address);
       await deps.audit.append({ actorId: null, actor: body.username, action: 'auth.login_failed', venueId: null, subjectType: 'user', subjectId: body.username, detail: { address } });
       deps.logger.warn({ username: body.username, address }, 'failed sign-in');
-      return sendError(res, 'unauthenticated', 'wrong username or password');
+      return sendError(res, 'unauthenticated', { en: 'wrong username or password', zh: '用户名或密码错误' });
     }
     deps.loginGuard.succeed(body.username);
     await deps.audit.append({ actorId: result.user.id, actor: result.user.username, action: 'auth.login', venueId: null, subjectType: 'user', subjectId: result.user.id, detail: { address } });
@@ -174,24 +174,24 @@ export function apiRouter(deps: ApiDeps): Router {
   });
 
   r.get('/sessions', signedIn, async (req, res) => {
-    const q = parseWith(SessionListQuery, { from: req.query.from, to: req.query.to, venueId: req.query.venueId, limit: req.query.limit }, 'session list query (ISO 8601 from and to, venueId, limit 1–1000)');
+    const q = parseWith(SessionListQuery, { from: req.query.from, to: req.query.to, venueId: req.query.venueId, limit: req.query.limit }, { en: 'session list query (ISO 8601 from and to, venueId, limit 1–1000)', zh: '场次查询条件' });
     const answer: SessionList = await deps.sessions.list(currentUser(res), q);
     res.json(answer);
   });
 
   r.post('/sessions', signedIn, json, async (req, res) => {
-    const body = parseWith(SessionCreate, req.body, 'session');
+    const body = parseWith(SessionCreate, req.body, { en: 'session', zh: '场次' });
     res.status(201).json(await deps.sessions.create(body, currentUser(res)));
   });
 
   r.get('/sessions/:id', signedIn, async (req, res) => {
     const id = param(req, 'id');
-    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `session ${id} does not exist`);
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', { en: `session ${id} does not exist`, zh: `场次 ${id} 不存在` });
     res.json(await deps.sessions.detail(id, currentUser(res)));
   });
 
   r.get('/cameras/:id/vod.m3u8', signedIn, async (req, res) => {
-    const q = parseWith(VodQuery, { from: req.query.from, to: req.query.to }, 'playlist range (ISO 8601 from and to)');
+    const q = parseWith(VodQuery, { from: req.query.from, to: req.query.to }, { en: 'playlist range (ISO 8601 from and to)', zh: '录像时段' });
     const user = currentUser(res);
     const cameraId = param(req, 'id');
     const playlist = await deps.playback.playlist(cameraId, new Date(q.from), new Date(q.to), user);
@@ -201,20 +201,20 @@ export function apiRouter(deps: ApiDeps): Router {
 
   // Issue 5: what the player should show for a range, and asking the venue for what the centre lacks.
   r.get('/cameras/:id/footage-status', signedIn, async (req, res) => {
-    if (!deps.fetch) throw new AppError('not_found', 'footage fetching is not enabled');
-    const q = parseWith(VodQuery, { from: req.query.from, to: req.query.to }, 'range (ISO 8601 from and to)');
+    if (!deps.fetch) throw new AppError('not_found', { en: 'footage fetching is not enabled', zh: '本中心未启用从场地调取录像' });
+    const q = parseWith(VodQuery, { from: req.query.from, to: req.query.to }, { en: 'range (ISO 8601 from and to)', zh: '录像时段' });
     res.json(await deps.fetch.status(param(req, 'id'), new Date(q.from), new Date(q.to), currentUser(res)));
   });
   r.post('/cameras/:id/fetch', signedIn, async (req, res) => {
-    if (!deps.fetch) throw new AppError('not_found', 'footage fetching is not enabled');
-    const q = parseWith(VodQuery, { from: req.query.from, to: req.query.to }, 'range (ISO 8601 from and to)');
+    if (!deps.fetch) throw new AppError('not_found', { en: 'footage fetching is not enabled', zh: '本中心未启用从场地调取录像' });
+    const q = parseWith(VodQuery, { from: req.query.from, to: req.query.to }, { en: 'range (ISO 8601 from and to)', zh: '录像时段' });
     const status = await deps.fetch.request(param(req, 'id'), new Date(q.from), new Date(q.to), currentUser(res));
     res.status(status.status === 'fetching' ? 202 : 200).json(status);
   });
 
   r.get('/footage/segments/:id.ts', signedIn, async (req, res) => {
     const id = param(req, 'id');
-    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', `segment ${id} is not stored at the centre`);
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new AppError('not_found', { en: `segment ${id} is not stored at the centre`, zh: `录像片段 ${id} 未存于中心` });
     const user = currentUser(res);
     const seg = await deps.playback.segment(id, user);
     await deps.audit.append({ actorId: user.id, actor: user.username, action: 'footage.segment', venueId: venueOf(seg.cameraId), subjectType: 'segment', subjectId: id, detail: { cameraId: seg.cameraId, range: req.headers.range ?? null } });

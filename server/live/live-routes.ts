@@ -28,10 +28,10 @@ export function liveRouter(deps: LiveRouteDeps): Router {
     try {
       json = JSON.parse(String(Array.isArray(header) ? header[0] : (header ?? '')));
     } catch {
-      throw new AppError('bad_request', `send the segment's ${LIVE_SEGMENT_HEADER} header as JSON`);
+      throw AppError.forMachines('bad_request', `send the segment's ${LIVE_SEGMENT_HEADER} header as JSON`);
     }
     const meta = parseWith(LiveSegmentMeta, json, 'live segment header');
-    if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new AppError('bad_request', 'the live segment body is empty');
+    if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw AppError.forMachines('bad_request', 'the live segment body is empty');
     deps.live.ingest(res.locals.venueId as string, param(req, 'id'), meta, req.body);
     res.status(204).end();
   });
@@ -51,7 +51,7 @@ export function liveRouter(deps: LiveRouteDeps): Router {
 
   r.get('/cameras/:id/live/:seq.ts', signedIn, async (req, res) => {
     const seq = Number(param(req, 'seq'));
-    if (!Number.isInteger(seq) || seq < 0) throw new AppError('not_found', 'no such live segment');
+    if (!Number.isInteger(seq) || seq < 0) throw new AppError('not_found', { en: 'no such live segment', zh: '没有这个直播片段' });
     const data = await deps.live.segment(param(req, 'id'), seq, currentUser(res));
     res.set({ 'Content-Type': 'video/mp2t', 'Content-Length': String(data.length), 'Cache-Control': 'private, max-age=60' }).end(data);
   });

@@ -3,7 +3,7 @@ import { venueOf, type LiveSegmentMeta, type User } from '../../protocol/index.t
 import type { VenueRepository } from '../repositories/venues.ts';
 import { canSeeVenue } from '../services/access.ts';
 import type { AuditService } from '../services/audit.ts';
-import { AppError } from '../services/errors.ts';
+import { AppError, type UserText } from '../services/errors.ts';
 import type { VenueService } from '../services/venues.ts';
 
 /**
@@ -41,7 +41,7 @@ interface Channel {
 
 /** The box was asked but its first segment is not in yet: answered 503 with Retry-After. */
 export class LiveStartingError extends AppError {
-  constructor(message: string) {
+  constructor(message: UserText) {
     super('unavailable', message);
   }
 }
@@ -108,12 +108,15 @@ export class LiveService {
   /** A user watches: scope, box online, lease, audit (once per user and live run). */
   private async watch(cameraId: string, user: User): Promise<Channel> {
     const camera = await this.venueRepo.getCamera(cameraId);
-    if (!camera || !canSeeVenue(user, camera.venueId)) throw new AppError('not_found', `camera "${cameraId}" does not exist`);
+    if (!camera || !canSeeVenue(user, camera.venueId)) throw new AppError('not_found', { en: `camera "${cameraId}" does not exist`, zh: `摄像机“${cameraId}”不存在` });
     let c = this.channels.get(cameraId);
     if (!c) {
       const online = (await this.venues.summaries()).find((v) => v.id === camera.venueId)?.online ?? false;
       if (!online) {
-        throw new AppError('unavailable', `The venue box of "${camera.venueId}" is offline: live view of this camera is not possible now. Check the box's power and network, then try again.`);
+        throw new AppError('unavailable', {
+          en: `The venue box of "${camera.venueId}" is offline: live view of this camera is not possible now. Check the box's power and network, then try again.`,
+          zh: `场地“${camera.venueId}”的现场主机离线：现在无法直播该摄像机。请检查现场主机的电源和网络后重试。`,
+        });
       }
       c = { cameraId, venueId: camera.venueId, segments: [], nextSeq: 0, disc: 0, lastWatched: Date.now(), leaseSentAt: 0, audited: new Set(), waiters: [] };
       this.channels.set(cameraId, c);
@@ -121,7 +124,8 @@ export class LiveService {
         await this.lease(c);
       } catch (err) {
         this.channels.delete(cameraId);
-        throw new AppError('unavailable', `could not ask the venue box for live view: ${(err as Error).message}`);
+        const message = (err as Error).message;
+        throw new AppError('unavailable', { en: `could not ask the venue box for live view: ${message}`, zh: `未能向现场主机请求直播：${message}` });
       }
       this.logger.info({ cameraId, venueId: camera.venueId, user: user.username }, 'live view started');
     }
@@ -164,7 +168,10 @@ export class LiveService {
       c.lastWatched = Date.now();
     }
     if (c.segments.length === 0) {
-      throw new LiveStartingError(`Live view of "${cameraId}" is starting: the venue box has not sent its first segment yet. Retry in a few seconds.`);
+      throw new LiveStartingError({
+        en: `Live view of "${cameraId}" is starting: the venue box has not sent its first segment yet. Retry in a few seconds.`,
+        zh: `摄像机“${cameraId}”正在开启直播：现场主机尚未发来第一段画面，请几秒后重试。`,
+      });
     }
     return this.render(c);
   }
@@ -184,19 +191,22 @@ export class LiveService {
   async segment(cameraId: string, seq: number, user: User): Promise<Buffer> {
     const c = await this.watch(cameraId, user);
     const s = c.segments.find((x) => x.seq === seq);
-    if (!s) throw new AppError('not_found', `live segment ${seq} of "${cameraId}" is no longer (or not yet) at the centre: reload the live playlist`);
+    if (!s) throw new AppError('not_found', {
+      en: `live segment ${seq} of "${cameraId}" is no longer (or not yet) at the centre: reload the live playlist`,
+      zh: `摄像机“${cameraId}”的直播片段 ${seq} 已不在（或尚未到达）中心：请重新加载直播`,
+    });
     await this.audit.append({ actorId: user.id, actor: user.username, action: 'footage.live_segment', venueId: c.venueId, subjectType: 'camera', subjectId: cameraId, detail: { seq, start: new Date(s.startMs).toISOString() } });
     return s.data;
   }
 
   /** A segment pushed by the box (bearer token of `venueId`). */
   ingest(venueId: string, cameraId: string, meta: LiveSegmentMeta, data: Buffer): void {
-    if (venueOf(cameraId) !== venueId) throw new AppError('forbidden', `camera "${cameraId}" is not a camera of venue "${venueId}"`);
+    if (venueOf(cameraId) !== venueId) throw AppError.forMachines('forbidden', `camera "${cameraId}" is not a camera of venue "${venueId}"`);
     const c = this.channels.get(cameraId);
     if (!c) {
       // Nobody watches (any more): remind the box, whose lease would end it anyway.
       void this.publish(venueId, { cameraId, leaseSeconds: 0 }).catch(() => {});
-      throw new AppError('conflict', `nobody watches "${cameraId}" live: stop pushing`);
+      throw AppError.forMachines('conflict', `nobody watches "${cameraId}" live: stop pushing`);
     }
     const startMs = Date.parse(meta.start);
     const prev = c.segments[c.segments.length - 1];

@@ -119,8 +119,8 @@ export class DeviceHealthRepository {
   async raise(a: Omit<DeviceAlertRow, 'clearedAt' | 'acknowledgedAt' | 'acknowledgedBy'>): Promise<DeviceAlertRow | null> {
     const rows = await queryRows<{ id: string }>(
       this.db,
-      sql`INSERT INTO device_alerts (id, venue_id, device_id, room_id, kind, message, raised_at)
-          VALUES (${a.id}, ${a.venueId}, ${a.deviceId}, ${a.roomId}, ${a.kind}, ${a.message}, ${a.raisedAt.toISOString()})
+      sql`INSERT INTO device_alerts (id, venue_id, device_id, room_id, kind, message, message_zh, raised_at)
+          VALUES (${a.id}, ${a.venueId}, ${a.deviceId}, ${a.roomId}, ${a.kind}, ${a.message}, ${a.messageZh}, ${a.raisedAt.toISOString()})
           ON CONFLICT (device_id, kind) WHERE cleared_at IS NULL DO NOTHING RETURNING id`,
     );
     if (rows.length === 0) return null;

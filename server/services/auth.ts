@@ -84,7 +84,7 @@ export class AuthService {
     }
     if (!ok) return null;
     // Said only to someone who knows the password: a disabled account is not a wrong password.
-    if (row.disabledAt) throw new AppError('forbidden', `the account "${username}" is disabled: ask an administrator to enable it`);
+    if (row.disabledAt) throw new AppError('forbidden', { en: `the account "${username}" is disabled: ask an administrator to enable it`, zh: `账号“${username}”已停用：请联系管理员启用` });
     const token = randomBytes(32).toString('base64url');
     const expiresAt = new Date(Date.now() + this.sessionHours * 3600_000);
     await this.users.createSession(hashToken(token), row.id, expiresAt);
@@ -100,8 +100,8 @@ export class AuthService {
   /** The signed-in user's own password: the current one must be right; every other session of theirs ends. */
   async changePassword(user: User, current: string, next: string, keepTokenHash: string | null): Promise<void> {
     const row = await this.users.byId(user.id);
-    if (!row || !(await argon2.verify(row.passwordHash, current).catch(() => false))) throw new AppError('forbidden', 'the current password is wrong: type the password you signed in with');
-    if (current === next) throw new AppError('bad_request', 'the new password is the same as the current one: choose another');
+    if (!row || !(await argon2.verify(row.passwordHash, current).catch(() => false))) throw new AppError('forbidden', { en: 'the current password is wrong: type the password you signed in with', zh: '当前密码错误：请输入您登录时使用的密码' });
+    if (current === next) throw new AppError('bad_request', { en: 'the new password is the same as the current one: choose another', zh: '新密码与当前密码相同：请换一个' });
     await this.users.setPasswordHash(row.id, await argon2.hash(next));
     // The session that changed it stays signed in: it knew the password.
     await this.users.deleteSessionsOf(row.id, keepTokenHash);

@@ -20,7 +20,7 @@ export class CatalogueService {
    */
   async applyBatch(batch: SegmentBatch): Promise<{ inserted: number }> {
     const foreign = batch.segments.find((s) => venueOf(s.cameraId) !== batch.venueId);
-    if (foreign) throw new AppError('forbidden', `segment ${foreign.id} names camera "${foreign.cameraId}", which is not a camera of venue "${batch.venueId}"`);
+    if (foreign) throw AppError.forMachines('forbidden', `segment ${foreign.id} names camera "${foreign.cameraId}", which is not a camera of venue "${batch.venueId}"`);
     const inserted = await this.segments.insertMany(
       batch.segments.map((s) => ({
         id: s.id,

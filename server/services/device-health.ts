@@ -18,7 +18,7 @@ import {
 import type { DeviceAlertRow, DeviceHealthRow } from '../db/health-schema.ts';
 import type { DeviceHealthRepository, HistorySample, NewDeviceHealth } from '../repositories/device-health.ts';
 import type { VenueRepository } from '../repositories/venues.ts';
-import { AppError } from './errors.ts';
+import { AppError, type UserText } from './errors.ts';
 import { localDay } from './calendar.ts';
 
 /**
@@ -60,6 +60,7 @@ export function toAlert(r: DeviceAlertRow): Alert {
     roomId: r.roomId,
     kind: r.kind as AlertKind,
     message: r.message,
+    messageZh: r.messageZh,
     raisedAt: r.raisedAt.toISOString(),
     clearedAt: r.clearedAt?.toISOString() ?? null,
     acknowledgedAt: r.acknowledgedAt?.toISOString() ?? null,
@@ -67,13 +68,41 @@ export function toAlert(r: DeviceAlertRow): Alert {
   };
 }
 
-const CAMERA_ALERTS: Partial<Record<string, { kind: AlertKind; text: (c: CameraHealth) => string }>> = {
-  auth_failed: { kind: 'auth_failed', text: (c) => `camera ${c.name} (${c.id}) refuses the box's user name or password: fix the credentials on the box` },
-  clock_drift: { kind: 'clock_drift', text: (c) => `camera ${c.name} (${c.id}) clock is off by ${((c.clockOffsetMs ?? 0) / 1000).toFixed(1)} s: set it to the venue NTP server` },
-  unreachable: { kind: 'device_offline', text: (c) => `camera ${c.name} (${c.id}) does not answer: check its power and network` },
-  no_stream: { kind: 'not_recording', text: (c) => `camera ${c.name} (${c.id}) answers but sends no video: check the stream and restart the camera` },
-  error: { kind: 'not_recording', text: (c) => `camera ${c.name} (${c.id}) is not recording: ${c.lastError ?? 'unknown error'}` },
-  offline: { kind: 'device_offline', text: (c) => `camera ${c.name} (${c.id}) is offline` },
+/** Device kinds as the dashboard names them, for Chinese refusals. */
+const DEVICE_KIND_ZH: Record<string, string> = { camera: '摄像机', sensor: '传感器', box: '现场主机' };
+
+const CAMERA_ALERTS: Partial<Record<string, { kind: AlertKind; text: (c: CameraHealth) => UserText }>> = {
+  auth_failed: {
+    kind: 'auth_failed',
+    text: (c) => ({
+      en: `camera ${c.name} (${c.id}) refuses the box's user name or password: fix the credentials on the box`,
+      zh: `摄像机 ${c.name}（${c.id}）拒绝现场主机的用户名或密码：请在现场主机上改正摄像机账号`,
+    }),
+  },
+  clock_drift: {
+    kind: 'clock_drift',
+    text: (c) => {
+      const s = ((c.clockOffsetMs ?? 0) / 1000).toFixed(1);
+      return { en: `camera ${c.name} (${c.id}) clock is off by ${s} s: set it to the venue NTP server`, zh: `摄像机 ${c.name}（${c.id}）时钟偏差 ${s} 秒：请将其对时到场地的 NTP 服务器` };
+    },
+  },
+  unreachable: {
+    kind: 'device_offline',
+    text: (c) => ({ en: `camera ${c.name} (${c.id}) does not answer: check its power and network`, zh: `摄像机 ${c.name}（${c.id}）无应答：请检查其电源和网络` }),
+  },
+  no_stream: {
+    kind: 'not_recording',
+    text: (c) => ({
+      en: `camera ${c.name} (${c.id}) answers but sends no video: check the stream and restart the camera`,
+      zh: `摄像机 ${c.name}（${c.id}）有应答但没有视频：请检查码流设置并重启摄像机`,
+    }),
+  },
+  error: {
+    kind: 'not_recording',
+    // The recorder's own error stays as ffmpeg wrote it: it is what the technician searches for.
+    text: (c) => ({ en: `camera ${c.name} (${c.id}) is not recording: ${c.lastError ?? 'unknown error'}`, zh: `摄像机 ${c.name}（${c.id}）未在录像：${c.lastError ?? '原因不明'}` }),
+  },
+  offline: { kind: 'device_offline', text: (c) => ({ en: `camera ${c.name} (${c.id}) is offline`, zh: `摄像机 ${c.name}（${c.id}）离线` }) },
 };
 const CAMERA_ALERT_KINDS: AlertKind[] = ['auth_failed', 'clock_drift', 'device_offline', 'not_recording'];
 
@@ -105,7 +134,7 @@ export class DeviceHealthService {
    */
   async applyReport(m: HealthReport): Promise<void> {
     const foreign = [...m.cameras.map((c) => c.id), ...m.sensors.map((s) => s.id)].find((id) => venueOf(id) !== m.venueId);
-    if (foreign) throw new AppError('forbidden', `health report of venue "${m.venueId}" names "${foreign}", which belongs to another venue`);
+    if (foreign) throw AppError.forMachines('forbidden', `health report of venue "${m.venueId}" names "${foreign}", which belongs to another venue`);
     const at = new Date(m.sentAt) > new Date() ? new Date() : new Date(m.sentAt);
     // A retained report older than the box's offline status (e.g. read again when the centre
     // restarts) must not bring a gone box back: its devices stay offline until a fresh report.
@@ -154,7 +183,12 @@ export class DeviceHealthService {
     }
     for (const c of m.cameras) await this.cameraAlerts(m.venueId, c, at);
     for (const s of m.sensors) {
-      if (!s.online) await this.raise(m.venueId, s.id, s.roomId, 'device_offline', `sensor ${s.name} (${s.id}) has not been heard from since ${s.lastSeen ?? 'start'}`, at);
+      if (!s.online) {
+        await this.raise(m.venueId, s.id, s.roomId, 'device_offline', {
+          en: `sensor ${s.name} (${s.id}) has not been heard from since ${s.lastSeen ?? 'start'}`,
+          zh: `传感器 ${s.name}（${s.id}）${s.lastSeen ? `自 ${s.lastSeen} 起` : '启动以来'}没有消息：请检查电池和无线连接`,
+        }, at);
+      }
       else await this.clear(s.id, ['device_offline'], at);
     }
     await this.clear(m.venueId, ['box_offline'], at);
@@ -167,10 +201,10 @@ export class DeviceHealthService {
     if (want) await this.raise(venueId, c.id, c.roomId, want.kind, want.text(c), at);
   }
 
-  async raise(venueId: string, deviceId: string, roomId: string | null, kind: AlertKind, message: string, at: Date): Promise<void> {
-    const row = await this.repo.raise({ id: randomUUID(), venueId, deviceId, roomId, kind, message, raisedAt: at });
+  async raise(venueId: string, deviceId: string, roomId: string | null, kind: AlertKind, message: UserText, at: Date): Promise<void> {
+    const row = await this.repo.raise({ id: randomUUID(), venueId, deviceId, roomId, kind, message: message.en, messageZh: message.zh, raisedAt: at });
     if (!row) return;
-    this.log.warn({ venueId, deviceId, roomId, kind }, message);
+    this.log.warn({ venueId, deviceId, roomId, kind }, message.en);
     this.events.emit('alert', toAlert(row));
   }
 
@@ -194,7 +228,10 @@ export class DeviceHealthService {
     const went = await this.repo.setVenueOffline(venueId, at);
     for (const r of went) this.events.emit('device', toEntry(r));
     const name = (await this.venues.listVenues([venueId]))[0]?.name ?? venueId;
-    await this.raise(venueId, venueId, null, 'box_offline', `venue box of ${name} (${venueId}) is offline: its cameras are not watched; check its power and uplink`, at);
+    await this.raise(venueId, venueId, null, 'box_offline', {
+      en: `venue box of ${name} (${venueId}) is offline: its cameras are not watched; check its power and uplink`,
+      zh: `${name}（${venueId}）的现场主机离线：其摄像机无人监看；请检查主机电源和上行网络`,
+    }, at);
   }
 
   /** Room of each assigned sensor of a venue (room events of sensors get it at the centre). */
@@ -204,12 +241,12 @@ export class DeviceHealthService {
 
   /** Assigns a sensor to a room of its own venue (null = unassign). */
   async assignSensor(sensorId: string, roomId: string | null, user: Pick<User, 'venueIds' | 'username' | 'role'>): Promise<DeviceHealthEntry> {
-    if (user.role !== 'admin' && user.role !== 'maintenance') throw new AppError('forbidden', 'only administrators and maintenance staff assign sensors to rooms');
+    if (user.role !== 'admin' && user.role !== 'maintenance') throw new AppError('forbidden', { en: 'only administrators and maintenance staff assign sensors to rooms', zh: '只有系统管理员和运维人员可以为传感器分配房间' });
     const row = await this.visible(sensorId, user);
-    if (row.kind !== 'sensor') throw new AppError('bad_request', `${sensorId} is a ${row.kind}, not a sensor`);
+    if (row.kind !== 'sensor') throw new AppError('bad_request', { en: `${sensorId} is a ${row.kind}, not a sensor`, zh: `${sensorId} 是${DEVICE_KIND_ZH[row.kind] ?? row.kind}，不是传感器` });
     if (roomId !== null) {
-      if (venueOf(roomId) !== row.venueId) throw new AppError('bad_request', `room ${roomId} is not in the sensor's venue ${row.venueId}`);
-      if (!(await this.venues.listRooms([row.venueId])).some((r) => r.id === roomId)) throw new AppError('not_found', `room ${roomId} does not exist: the venue box must list it`);
+      if (venueOf(roomId) !== row.venueId) throw new AppError('bad_request', { en: `room ${roomId} is not in the sensor's venue ${row.venueId}`, zh: `房间 ${roomId} 不在该传感器所在的场地 ${row.venueId}` });
+      if (!(await this.venues.listRooms([row.venueId])).some((r) => r.id === roomId)) throw new AppError('not_found', { en: `room ${roomId} does not exist: the venue box must list it`, zh: `房间 ${roomId} 不存在：须先由现场主机上报该房间` });
     }
     await this.repo.assignSensor(sensorId, row.venueId, roomId, user.username);
     this.log.info({ sensorId, roomId, by: user.username }, 'sensor assigned to a room');
@@ -246,7 +283,7 @@ export class DeviceHealthService {
 
   private async visible(deviceId: string, user: Pick<User, 'venueIds'>): Promise<DeviceHealthRow> {
     const row = await this.repo.get(deviceId);
-    if (!row || (user.venueIds && !user.venueIds.includes(row.venueId))) throw new AppError('not_found', `device ${deviceId} is not known (or not yours to see)`);
+    if (!row || (user.venueIds && !user.venueIds.includes(row.venueId))) throw new AppError('not_found', { en: `device ${deviceId} is not known (or not yours to see)`, zh: `设备 ${deviceId} 不存在（或不在您的查看范围内）` });
     return row;
   }
 
@@ -273,7 +310,7 @@ export class DeviceHealthService {
 
   async acknowledge(id: string, user: Pick<User, 'venueIds' | 'username'>): Promise<Alert> {
     const row = await this.repo.alert(id);
-    if (!row || (user.venueIds && !user.venueIds.includes(row.venueId))) throw new AppError('not_found', `alert ${id} does not exist`);
+    if (!row || (user.venueIds && !user.venueIds.includes(row.venueId))) throw new AppError('not_found', { en: `alert ${id} does not exist`, zh: `告警 ${id} 不存在` });
     const acked = await this.repo.acknowledge(id, user.username, new Date());
     const alert = toAlert(acked!);
     this.events.emit('alert', alert);

@@ -37,6 +37,9 @@ interface TicketRow {
   resolution: string | null;
 }
 
+/** Ticket statuses as the dashboard names them (dashboard/src/i18n/zh-CN.ts `ticketStatus`), for Chinese refusals. */
+const TICKET_STATUS_ZH: Record<string, string> = { open: '待处理', in_progress: '维修中', closed: '已关闭' };
+
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 /** pg returns text[] as an array, PGlite may too; tolerate the literal "{a,b}" form as well. */
 const kinds = (v: string[] | string): string[] => (Array.isArray(v) ? v : v.replace(/^\{|\}$/g, '').split(',').filter(Boolean));
@@ -72,7 +75,7 @@ export class EquipmentService {
 
   private async room(roomId: string, user: User) {
     const room = await this.venues.getRoom(roomId);
-    if (!room || !canSeeVenue(user, room.venueId)) throw new AppError('not_found', `room "${roomId}" does not exist`);
+    if (!room || !canSeeVenue(user, room.venueId)) throw new AppError('not_found', { en: `room "${roomId}" does not exist`, zh: `房间“${roomId}”不存在` });
     return room;
   }
 
@@ -88,18 +91,21 @@ export class EquipmentService {
   }
 
   async check(input: CheckInput, user: User): Promise<{ checkId: string; tickets: MaintenanceTicket[] }> {
-    requireCapability(user, 'equipment.check', 'record equipment checks');
+    requireCapability(user, 'equipment.check', { en: 'record equipment checks', zh: '登记设备巡检' });
     const room = await this.room(input.roomId, user);
     const list = await this.checklist(input.roomId, user);
     const items = new Map(list.items.map((i) => [i.code, i]));
     const cameraIds = new Set(list.cameras.map((c) => c.id));
     for (const r of input.results) {
       const item = items.get(r.item);
-      if (!item) throw new AppError('bad_request', `"${r.item}" is not on the checklist of room "${input.roomId}"`);
+      if (!item) throw new AppError('bad_request', { en: `"${r.item}" is not on the checklist of room "${input.roomId}"`, zh: `“${r.item}”不是房间“${input.roomId}”的巡检项目` });
       if (item.perCamera && (!r.deviceId || !cameraIds.has(r.deviceId))) {
-        throw new AppError('bad_request', `"${r.item}" is checked per camera: name one of the room's cameras (${[...cameraIds].join(', ') || 'none reported'})`);
+        throw new AppError('bad_request', {
+          en: `"${r.item}" is checked per camera: name one of the room's cameras (${[...cameraIds].join(', ') || 'none reported'})`,
+          zh: `“${r.item}”须逐台摄像机检查：请选择本房间的一台摄像机（${[...cameraIds].join('、') || '尚未上报摄像机'}）`,
+        });
       }
-      if (!item.perCamera && r.deviceId) throw new AppError('bad_request', `"${r.item}" concerns the room, not a camera: leave deviceId empty`);
+      if (!item.perCamera && r.deviceId) throw new AppError('bad_request', { en: `"${r.item}" concerns the room, not a camera: leave deviceId empty`, zh: `“${r.item}”针对房间而非摄像机：请不要选择摄像机` });
     }
     const checkId = randomUUID();
     const at = new Date();
@@ -132,17 +138,17 @@ export class EquipmentService {
 
   async transition(id: string, input: TicketInput, user: User): Promise<MaintenanceTicket> {
     const found = /^[0-9a-f-]{36}$/i.test(id) ? (await queryRows<TicketRow>(this.db, sql`SELECT * FROM maintenance_tickets WHERE id = ${id}`))[0] : undefined;
-    if (!found || !canSeeVenue(user, found.venue_id)) throw new AppError('not_found', `maintenance ticket ${id} does not exist`);
-    requireCapability(user, 'ticket.work', 'work maintenance tickets');
+    if (!found || !canSeeVenue(user, found.venue_id)) throw new AppError('not_found', { en: `maintenance ticket ${id} does not exist`, zh: `维修工单 ${id} 不存在` });
+    requireCapability(user, 'ticket.work', { en: 'work maintenance tickets', zh: '处理维修工单' });
     return this.db.transaction(async (tx) => {
       const [t] = await queryRows<TicketRow>(tx, sql`SELECT * FROM maintenance_tickets WHERE id = ${id} FOR UPDATE`);
       const at = new Date().toISOString();
       let row: TicketRow | undefined;
       if (input.action === 'start') {
-        if (t!.status !== 'open') throw new AppError('conflict', `ticket is "${t!.status}": only an open ticket can be started`);
+        if (t!.status !== 'open') throw new AppError('conflict', { en: `ticket is "${t!.status}": only an open ticket can be started`, zh: `工单当前为“${TICKET_STATUS_ZH[t!.status] ?? t!.status}”：只有待处理的工单可以开始维修` });
         [row] = await queryRows<TicketRow>(tx, sql`UPDATE maintenance_tickets SET status = 'in_progress', started_by = ${user.id}, started_at = ${at}::timestamptz WHERE id = ${id} RETURNING *`);
       } else {
-        if (t!.status === 'closed') throw new AppError('conflict', 'ticket is already closed');
+        if (t!.status === 'closed') throw new AppError('conflict', { en: 'ticket is already closed', zh: '工单已关闭' });
         [row] = await queryRows<TicketRow>(tx, sql`UPDATE maintenance_tickets SET status = 'closed', closed_by = ${user.id}, closed_at = ${at}::timestamptz, resolution = ${input.resolution} WHERE id = ${id} RETURNING *`);
       }
       await this.audit.append({ actorId: user.id, actor: user.username, action: `ticket.${input.action}`, venueId: t!.venue_id, subjectType: 'maintenance_ticket', subjectId: id, detail: { ...input } }, tx);

@@ -1,13 +1,41 @@
 import type { ErrorCode } from '../../protocol/index.ts';
 
+/**
+ * A message a person reads, in the two languages the dashboard speaks. The dashboard is Chinese by
+ * default, so a refusal it shows ("this room is booked", "the approval has expired") must be
+ * Chinese too; English stays the language of logs and of callers that ask for nothing else.
+ */
+export interface UserText {
+  en: string;
+  zh: string;
+}
+
+export type Language = keyof UserText;
+
 /** A failure the caller can act on; the HTTP layer turns it into `{ error: { code, message } }`. */
 export class AppError extends Error {
   override name = 'AppError';
+  /** The Chinese text; null for failures only venue boxes and scripts see (see `forMachines`). */
+  readonly zh: string | null;
   constructor(
     readonly code: ErrorCode,
-    message: string,
+    message: UserText,
   ) {
-    super(message);
+    super(message.en);
+    this.zh = message.zh || null;
+  }
+
+  /**
+   * A failure only a program meets (a venue box's upload, a broker message): English alone, as
+   * the box logs it. Whatever a person can meet through the dashboard takes a UserText instead.
+   */
+  static forMachines(code: ErrorCode, message: string): AppError {
+    return new AppError(code, { en: message, zh: '' });
+  }
+
+  /** The message in `language`, English where no translation was given. */
+  messageIn(language: Language): string {
+    return language === 'zh' && this.zh ? this.zh : this.message;
   }
 }
 

@@ -14,6 +14,8 @@ import { WINDOW_LOOKBACK_MS, type SessionService } from './sessions.ts';
 export type ExportSettings = ServerConfig['exports'];
 
 const MAX_HOLDS = 2000;
+/** The statuses as the dashboard names them (dashboard/src/i18n/zh-CN.ts `exportStatus`), for Chinese refusals. */
+const STATUS_ZH: Record<string, string> = { pending: '待审批', approved: '已批准', rejected: '已驳回', withdrawn: '已撤回', expired: '已过期' };
 
 /** What a download of an approved request packs: its window, its cameras' coverage and the request itself. */
 export interface ExportPackage {
@@ -55,7 +57,7 @@ export class ExportRequestService {
   }
 
   async create(input: ExportRequestCreate, user: User, now = new Date()): Promise<ExportRequest> {
-    requireCapability(user, 'export.request', 'request footage exports');
+    requireCapability(user, 'export.request', { en: 'request footage exports', zh: '申请导出录像' });
     let place: { venueId: string; roomId: string; sessionId: string | null; from: Date; to: Date };
     if (input.sessionId !== undefined) {
       const s = await this.sessions.find(input.sessionId, user);
@@ -68,12 +70,15 @@ export class ExportRequestService {
       };
     } else {
       const room = await this.venues.getRoom(input.roomId!);
-      if (!room || !canSeeVenue(user, room.venueId)) throw new AppError('bad_request', `room "${input.roomId}" is unknown: pick a room of your venues (GET /api/venues)`);
+      if (!room || !canSeeVenue(user, room.venueId)) throw new AppError('bad_request', { en: `room "${input.roomId}" is unknown: pick a room of your venues (GET /api/venues)`, zh: `房间“${input.roomId}”不存在：请选择您所属场地的房间` });
       const from = new Date(input.from!);
       const to = new Date(input.to!);
-      if (from >= now) throw new AppError('bad_request', `"from" (${input.from}) is in the future: footage can only be requested once it has been recorded`);
+      if (from >= now) throw new AppError('bad_request', { en: `"from" (${input.from}) is in the future: footage can only be requested once it has been recorded`, zh: `开始时间（${input.from}）晚于当前时间：录像须录制之后才能申请导出` });
       if (to.getTime() - from.getTime() > this.settings.maxRangeHours * 3600_000) {
-        throw new AppError('bad_request', `the range is longer than ${this.settings.maxRangeHours} h (setting exports.maxRangeHours): split it into several requests`);
+        throw new AppError('bad_request', {
+          en: `the range is longer than ${this.settings.maxRangeHours} h (setting exports.maxRangeHours): split it into several requests`,
+          zh: `申请的时段超过 ${this.settings.maxRangeHours} 小时（设置项 exports.maxRangeHours）：请拆分为几个申请`,
+        });
       }
       place = { venueId: room.venueId, roomId: room.id, sessionId: null, from, to };
     }
@@ -120,12 +125,15 @@ export class ExportRequestService {
   }
 
   async decide(id: string, decision: ExportDecision, user: User, now = new Date()): Promise<ExportRequest> {
-    requireCapability(user, 'export.decide', 'approve or refuse footage exports');
+    requireCapability(user, 'export.decide', { en: 'approve or refuse footage exports', zh: '审批导出申请' });
     const r = await this.visible(id, user);
     await this.db.transaction(async (tx) => {
       const row = await this.repo.lock(id, tx);
-      if (!row || row.status !== 'pending') throw new AppError('conflict', `export request ${id} is ${row?.status ?? 'gone'}, not pending: it was decided already`);
-      if (row.requestedById === user.id) throw new AppError('forbidden', 'you cannot decide your own export request: ask another supervisor or an administrator');
+      if (!row || row.status !== 'pending') throw new AppError('conflict', {
+        en: `export request ${id} is ${row?.status ?? 'gone'}, not pending: it was decided already`,
+        zh: `导出申请 ${id} ${row ? `为“${STATUS_ZH[row.status] ?? row.status}”` : '已不存在'}，不是待审批状态：已有人审批过`,
+      });
+      if (row.requestedById === user.id) throw new AppError('forbidden', { en: 'you cannot decide your own export request: ask another supervisor or an administrator', zh: '不能审批本人提交的导出申请：请由其他监督人员或系统管理员审批' });
       const status = decision.approve ? 'approved' : 'rejected';
       await this.repo.update(id, { status, decidedById: user.id, decidedByName: user.displayName || user.username, decidedAt: now, decisionNote: decision.note || null, expiresAt: decision.approve ? this.expiry(now) : null }, tx);
       await this.audit.append({ actorId: user.id, actor: user.username, action: decision.approve ? 'export.approve' : 'export.reject', venueId: r.venueId, subjectType: 'export_request', subjectId: id, detail: { note: decision.note } }, tx);
@@ -141,8 +149,8 @@ export class ExportRequestService {
     const r = await this.visible(id, user);
     await this.db.transaction(async (tx) => {
       const row = await this.repo.lock(id, tx);
-      if (!row || row.requestedById !== user.id) throw new AppError('forbidden', 'only the person who made an export request can withdraw it');
-      if (row.status !== 'pending') throw new AppError('conflict', `export request ${id} is ${row.status}: only a pending request can be withdrawn`);
+      if (!row || row.requestedById !== user.id) throw new AppError('forbidden', { en: 'only the person who made an export request can withdraw it', zh: '只有申请人本人可以撤回导出申请' });
+      if (row.status !== 'pending') throw new AppError('conflict', { en: `export request ${id} is ${row.status}: only a pending request can be withdrawn`, zh: `导出申请 ${id} 为“${STATUS_ZH[row.status] ?? row.status}”：只有待审批的申请可以撤回` });
       await this.repo.update(id, { status: 'withdrawn', decidedAt: now }, tx);
       await this.audit.append({ actorId: user.id, actor: user.username, action: 'export.withdraw', venueId: r.venueId, subjectType: 'export_request', subjectId: id }, tx);
       if (!row.sessionId) await this.releaseHold(row, user, 'request withdrawn', tx);
@@ -158,9 +166,12 @@ export class ExportRequestService {
    */
   async openDownload(id: string, user: User, now = new Date()): Promise<ExportPackage> {
     const r = await this.visible(id, user);
-    if (r.requestedById !== user.id) throw new AppError('forbidden', `only ${r.requestedByName}, who requested it, can download this export: make your own request`);
-    if (r.status !== 'approved') throw new AppError('conflict', `export request ${id} is ${r.status}: it can be downloaded once approved`);
-    if (r.expiresAt && r.expiresAt <= now) throw new AppError('conflict', `the approval of export request ${id} expired on ${r.expiresAt.toISOString()} (setting exports.validDays): make a new request`);
+    if (r.requestedById !== user.id) throw new AppError('forbidden', { en: `only ${r.requestedByName}, who requested it, can download this export: make your own request`, zh: `只有申请人 ${r.requestedByName} 本人可以下载此导出：如需录像，请自行提交申请` });
+    if (r.status !== 'approved') throw new AppError('conflict', { en: `export request ${id} is ${r.status}: it can be downloaded once approved`, zh: `导出申请 ${id} 为“${STATUS_ZH[r.status] ?? r.status}”：批准后才能下载` });
+    if (r.expiresAt && r.expiresAt <= now) throw new AppError('conflict', {
+      en: `the approval of export request ${id} expired on ${r.expiresAt.toISOString()} (setting exports.validDays): make a new request`,
+      zh: `导出申请 ${id} 的批准已于 ${r.expiresAt.toISOString()} 过期（设置项 exports.validDays）：如仍需要，请重新申请`,
+    });
     const window = this.footageWindow(r, now);
     const session = r.sessionId ? await this.sessions.find(r.sessionId, user) : null;
     const cameras = await this.sessions.coverage(r.roomId, window, now);
@@ -202,7 +213,7 @@ export class ExportRequestService {
   /** A request outside the user's venues is as unknown as one that does not exist. */
   private async visible(id: string, user: User): Promise<ExportRequestWithPlace> {
     const r = /^[0-9a-f-]{36}$/i.test(id) ? await this.repo.get(id) : null;
-    if (!r || !canSeeVenue(user, r.venueId)) throw new AppError('not_found', `export request ${id} does not exist`);
+    if (!r || !canSeeVenue(user, r.venueId)) throw new AppError('not_found', { en: `export request ${id} does not exist`, zh: `导出申请 ${id} 不存在` });
     return r;
   }
 

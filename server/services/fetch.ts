@@ -27,7 +27,7 @@ export class FetchService {
 
   private async camera(cameraId: string, user: { venueIds: string[] | null }) {
     const camera = await this.venueRepo.getCamera(cameraId);
-    if (!camera || (user.venueIds && !user.venueIds.includes(camera.venueId))) throw new AppError('not_found', `camera "${cameraId}" does not exist`);
+    if (!camera || (user.venueIds && !user.venueIds.includes(camera.venueId))) throw new AppError('not_found', { en: `camera "${cameraId}" does not exist`, zh: `摄像机“${cameraId}”不存在` });
     return camera;
   }
 

@@ -26,7 +26,7 @@ export class GapService {
    */
   async applyBatch(batch: GapBatch): Promise<{ changed: number }> {
     const foreign = batch.gaps.find((g) => venueOf(g.cameraId) !== batch.venueId);
-    if (foreign) throw new AppError('forbidden', `gap ${foreign.id} names camera "${foreign.cameraId}", which is not a camera of venue "${batch.venueId}"`);
+    if (foreign) throw AppError.forMachines('forbidden', `gap ${foreign.id} names camera "${foreign.cameraId}", which is not a camera of venue "${batch.venueId}"`);
     let changed = 0;
     for (const g of batch.gaps) {
       const log = { venueId: batch.venueId, cameraId: g.cameraId, gapId: g.id, kind: g.kind, cause: g.cause, start: g.start, end: g.end };

@@ -29,7 +29,7 @@ export class UploadOffsetConflict extends AppError {
     message: string,
     readonly upload: IngestUploadStatus,
   ) {
-    super('conflict', message);
+    super('conflict', { en: message, zh: '' });
   }
 }
 
@@ -86,23 +86,23 @@ export class IngestService {
 
   /** Parses and checks the record header against the URL, the venue and the inventory. */
   private async record(venueId: string, id: string, metaHeader: string | undefined): Promise<SegmentRecord> {
-    if (!metaHeader) throw new AppError('bad_request', 'missing segment record header: send the SegmentRecord as JSON in x-vw-segment');
+    if (!metaHeader) throw AppError.forMachines('bad_request', 'missing segment record header: send the SegmentRecord as JSON in x-vw-segment');
     let json: unknown;
     try {
       json = JSON.parse(metaHeader);
     } catch {
-      throw new AppError('bad_request', 'the segment record header is not JSON');
+      throw AppError.forMachines('bad_request', 'the segment record header is not JSON');
     }
     const parsed = IngestSegmentMeta.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new AppError('bad_request', `segment record: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+      throw AppError.forMachines('bad_request', `segment record: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
     }
     const meta = parsed.data;
-    if (meta.id !== id) throw new AppError('bad_request', `segment record id ${meta.id} does not match the URL's ${id}`);
-    if (venueOf(meta.cameraId) !== venueId) throw new AppError('forbidden', `camera "${meta.cameraId}" is not a camera of venue "${venueId}"`);
+    if (meta.id !== id) throw AppError.forMachines('bad_request', `segment record id ${meta.id} does not match the URL's ${id}`);
+    if (venueOf(meta.cameraId) !== venueId) throw AppError.forMachines('forbidden', `camera "${meta.cameraId}" is not a camera of venue "${venueId}"`);
     if (!(await this.venues.getCamera(meta.cameraId))) {
-      throw new AppError('conflict', `camera "${meta.cameraId}" is not in the centre's inventory yet: publish the venue inventory, then retry the upload`);
+      throw AppError.forMachines('conflict', `camera "${meta.cameraId}" is not in the centre's inventory yet: publish the venue inventory, then retry the upload`);
     }
     return meta;
   }
@@ -111,7 +111,7 @@ export class IngestService {
   private async storedHash(meta: SegmentRecord): Promise<string | null> {
     const existing = await this.segments.get(meta.id);
     if (existing && existing.sha256 !== meta.sha256) {
-      throw new AppError('conflict', `segment ${meta.id} is already catalogued with a different SHA-256; a segment id must name one file`);
+      throw AppError.forMachines('conflict', `segment ${meta.id} is already catalogued with a different SHA-256; a segment id must name one file`);
     }
     if (existing?.storedAt && existing.storageKey) {
       const stat = await this.store.stat(existing.storageKey);
@@ -142,10 +142,10 @@ export class IngestService {
     const log = this.logger.child({ venueId, cameraId: meta.cameraId, segmentId: id });
     const r = range ?? { first: 0, last: meta.bytes - 1, total: meta.bytes };
     if (r.total !== meta.bytes) {
-      throw new AppError('bad_request', `Content-Range total ${r.total} is not the segment's size ${meta.bytes} from its record: send ranges of the file the record describes`);
+      throw AppError.forMachines('bad_request', `Content-Range total ${r.total} is not the segment's size ${meta.bytes} from its record: send ranges of the file the record describes`);
     }
     if (contentLength !== null && contentLength !== r.last - r.first + 1) {
-      throw new AppError('bad_request', `Content-Length ${contentLength} does not match Content-Range ${r.first}-${r.last} (${r.last - r.first + 1} bytes)`);
+      throw AppError.forMachines('bad_request', `Content-Length ${contentLength} does not match Content-Range ${r.first}-${r.last} (${r.last - r.first + 1} bytes)`);
     }
     const duplicate = async (): Promise<IngestResult | null> => {
       const sha256 = await this.storedHash(meta);
@@ -163,7 +163,7 @@ export class IngestService {
     let waited = false;
     for (let old = this.busy.get(uploadKey); old; old = this.busy.get(uploadKey)) {
       log.info('a newer request resumes this segment upload; ending the older one');
-      old.body.destroy(new AppError('conflict', `superseded by a newer upload request of segment ${id}`));
+      old.body.destroy(AppError.forMachines('conflict', `superseded by a newer upload request of segment ${id}`));
       await old.done;
       waited = true;
     }
@@ -206,12 +206,12 @@ export class IngestService {
         // The box went away mid-body (killed, link cut) or a newer request took over: expected.
         if (err instanceof AppError || e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' || e.message === 'aborted') {
           log.info({ offset, err: e.message }, 'segment upload cut short; the partial is kept for the box to resume');
-          throw err instanceof AppError ? err : new AppError('bad_request', `the upload of segment ${id} ended before its range did; the centre keeps ${offset} bytes: resume from there`);
+          throw err instanceof AppError ? err : AppError.forMachines('bad_request', `the upload of segment ${id} ended before its range did; the centre keeps ${offset} bytes: resume from there`);
         }
         throw err;
       }
       if (tooLong) {
-        throw new AppError('bad_request', `the body is longer than Content-Range ${r.first}-${r.last} (${expected} bytes): ask GET …/upload for the offset and resend from there`);
+        throw AppError.forMachines('bad_request', `the body is longer than Content-Range ${r.first}-${r.last} (${expected} bytes): ask GET …/upload for the offset and resend from there`);
       }
       if (held < meta.bytes) {
         log.debug({ offset: held, bytes: meta.bytes }, 'segment range received');
@@ -233,7 +233,7 @@ export class IngestService {
       await this.store.discardPartial(uploadKey);
       this.count(venueId).integrityFailed++;
       log.warn({ expected: { sha256: meta.sha256, bytes: meta.bytes }, received: { sha256, bytes: held } }, 'segment upload failed its integrity check; partial deleted');
-      throw new AppError('integrity_failed', `segment ${meta.id} arrived as ${held} bytes with SHA-256 ${sha256}, but its record says ${meta.bytes} bytes with ${meta.sha256}: the partial upload was deleted, upload it again from byte 0`);
+      throw AppError.forMachines('integrity_failed', `segment ${meta.id} arrived as ${held} bytes with SHA-256 ${sha256}, but its record says ${meta.bytes} bytes with ${meta.sha256}: the partial upload was deleted, upload it again from byte 0`);
     }
     const start = new Date(meta.start);
     const key = storageKeyFor(meta.cameraId, meta.id, start);
@@ -268,7 +268,7 @@ export class IngestService {
     const missing: string[] = [];
     for (const s of segments) {
       const row = await this.segments.get(s.id);
-      if (row && venueOf(row.cameraId) !== venueId) throw new AppError('forbidden', `segment ${s.id} is not a segment of venue "${venueId}"`);
+      if (row && venueOf(row.cameraId) !== venueId) throw AppError.forMachines('forbidden', `segment ${s.id} is not a segment of venue "${venueId}"`);
       const stat = row?.storedAt && row.storageKey ? await this.store.stat(row.storageKey) : null;
       if (!row || !stat || row.sha256 !== s.sha256 || stat.bytes !== row.bytes) missing.push(s.id);
     }

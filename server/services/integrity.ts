@@ -57,8 +57,8 @@ export class IntegrityService {
   async receive(message: Pick<ManifestMessage, 'venueId' | 'manifest'>): Promise<void> {
     const { venueId, manifest: m } = message;
     const log = this.logger.child({ venueId, cameraId: m.cameraId, periodStart: m.periodStart });
-    if (m.venueId !== venueId || !m.cameraId.startsWith(`${venueId}.`)) throw new AppError('forbidden', `manifest of camera "${m.cameraId}" is not venue "${venueId}"'s`);
-    if (m.signer.role !== 'agent') throw new AppError('integrity_failed', 'a venue manifest must be signed by the venue box (role agent)');
+    if (m.venueId !== venueId || !m.cameraId.startsWith(`${venueId}.`)) throw AppError.forMachines('forbidden', `manifest of camera "${m.cameraId}" is not venue "${venueId}"'s`);
+    if (m.signer.role !== 'agent') throw AppError.forMachines('integrity_failed', 'a venue manifest must be signed by the venue box (role agent)');
     let pinned = await this.pinnedKey(venueId);
     if (!pinned) {
       // First contact over the authenticated link: pin this box's key.
@@ -69,13 +69,13 @@ export class IntegrityService {
     const check = checkManifest(m, pinned.publicKey);
     if (!check.ok) {
       log.error({ err: check.error, segmentId: check.segmentId }, 'venue manifest failed verification');
-      throw new AppError('integrity_failed', `manifest of ${m.cameraId} for ${m.periodStart}: ${check.error}`);
+      throw AppError.forMachines('integrity_failed', `manifest of ${m.cameraId} for ${m.periodStart}: ${check.error}`);
     }
     for (const s of m.segments) {
       const known = await this.segments.get(s.id);
       if (known && (known.sha256 !== s.sha256 || known.bytes !== s.bytes)) {
         log.error({ segmentId: s.id }, 'manifest disagrees with the catalogue');
-        throw new AppError('integrity_failed', `manifest of ${m.cameraId}: segment ${s.id} has SHA-256 ${s.sha256} but the centre catalogued ${known.sha256}`);
+        throw AppError.forMachines('integrity_failed', `manifest of ${m.cameraId}: segment ${s.id} has SHA-256 ${s.sha256} but the centre catalogued ${known.sha256}`);
       }
     }
     await this.db

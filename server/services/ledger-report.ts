@@ -14,7 +14,7 @@ export function median(values: number[]): number | null {
 }
 
 const SUBJECT_ZH: Record<string, string> = { expert: '评审专家', agency: '招标代理机构', bidder: '投标人', tenderee: '招标人', staff: '工作人员及其他', equipment: '设备' };
-const STATUS_ZH: Record<string, string> = { found: '已发现', stopped: '已制止', reported: '已上报', handled: '已处理', published: '已公示', closed_unfounded: '查无实据' };
+export const STATUS_ZH: Record<string, string> = { found: '已发现', stopped: '已制止', reported: '已上报', handled: '已处理', published: '已公示', closed_unfounded: '查无实据' };
 
 /**
  * The quarterly figures a county reports to the city (notice §12–13), per venue or for every venue
@@ -31,7 +31,7 @@ export class LedgerReportService {
 
   private async scopeVenues(user: User, venueId?: string): Promise<string[]> {
     if (venueId) {
-      if (!canSeeVenue(user, venueId)) throw new AppError('not_found', `venue "${venueId}" does not exist`);
+      if (!canSeeVenue(user, venueId)) throw new AppError('not_found', { en: `venue "${venueId}" does not exist`, zh: `场地“${venueId}”不存在` });
       return [venueId];
     }
     const all = await queryRows<{ id: string }>(this.db, sql`SELECT id FROM venues ORDER BY id`);

@@ -25,6 +25,7 @@ import { can, canSeeVenue, requireCapability } from './access.ts';
 import type { AuditService, Transactional } from './audit.ts';
 import { AppError } from './errors.ts';
 import { checkPhoto } from './ledger-photos.ts';
+import { STATUS_ZH } from './ledger-report.ts';
 import { vodUrl, WINDOW_LOOKBACK_MS } from './sessions.ts';
 
 export interface LedgerSettings {
@@ -41,6 +42,8 @@ type TransitionInput = z.output<typeof TransitionSchema>;
 const MAX_HOLDS = 2000;
 /** A tablet's clock may run a little ahead; beyond this a "found at" in the future is a mistake. */
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
+/** The steps as the dashboard names them (dashboard/src/i18n/zh-CN.ts `ledgerAction`), for Chinese refusals. */
+const ACTION_ZH: Record<LedgerAction, string> = { stop: '现场制止', report: '上报监督部门', handle: '登记处理结果', publish: '公示', close_unfounded: '查无实据关闭' };
 const EDITABLE = ['roomId', 'foundAt', 'sessionId', 'projectCode', 'projectName', 'subjectType', 'subjectName', 'category', 'description'] as const;
 
 /** People are named by surname only (张**); organisations and equipment keep their names, as public notices do. */
@@ -128,9 +131,9 @@ export class LedgerService {
   }
 
   async upsertCategory(input: LedgerCategoryUpsert, user: User): Promise<void> {
-    requireCapability(user, 'ledger.categories', 'change the category list');
+    requireCapability(user, 'ledger.categories', { en: 'change the category list', zh: '修改问题类别' });
     // The list is the city's: a venue-scoped admin may not change what every county uses.
-    if (user.venueIds !== null) throw new AppError('forbidden', 'the category list is shared by every venue: ask a city-wide administrator to change it');
+    if (user.venueIds !== null) throw new AppError('forbidden', { en: 'the category list is shared by every venue: ask a city-wide administrator to change it', zh: '问题类别由全市各场地共用：请联系全市范围的系统管理员修改' });
     await this.db.transaction(async (tx) => {
       await this.repo.upsertCategory({ code: input.code, subjectType: input.subjectType, zh: input.zh, en: input.en, active: input.active }, tx);
       await this.audit.append({ actorId: user.id, actor: user.username, action: 'ledger.category', venueId: null, subjectType: 'ledger_category', subjectId: input.code, detail: { ...input } }, tx);
@@ -156,29 +159,32 @@ export class LedgerService {
       return this.repo.sessionAt(roomId, foundAt, this.sessionRoll.preRollMinutes * 60_000, this.sessionRoll.postRollMinutes * 60_000);
     }
     const s = await this.repo.session(given);
-    if (!s || s.venueId !== venueId) throw new AppError('bad_request', `session ${given} is not a session of venue "${venueId}": pick one of this venue's sessions or leave it empty`);
+    if (!s || s.venueId !== venueId) throw new AppError('bad_request', {
+      en: `session ${given} is not a session of venue "${venueId}": pick one of this venue's sessions or leave it empty`,
+      zh: `场次 ${given} 不属于场地“${venueId}”：请选择本场地的场次，或不填`,
+    });
     return s;
   }
 
   private async checkedRoom(roomId: string, user: User): Promise<{ venueId: string }> {
     const room = await this.venues.getRoom(roomId);
-    if (!room || !canSeeVenue(user, room.venueId)) throw new AppError('bad_request', `room "${roomId}" is unknown or not in your venues: pick a room from the list`);
+    if (!room || !canSeeVenue(user, room.venueId)) throw new AppError('bad_request', { en: `room "${roomId}" is unknown or not in your venues: pick a room from the list`, zh: `房间“${roomId}”不存在或不在您的场地内：请从列表中选择房间` });
     return room;
   }
 
   private async checkedCategory(code: string): Promise<void> {
     const c = await this.repo.category(code);
-    if (!c || !c.active) throw new AppError('bad_request', `category "${code}" is not in the category list: pick one from GET /api/ledger/categories`);
+    if (!c || !c.active) throw new AppError('bad_request', { en: `category "${code}" is not in the category list: pick one from GET /api/ledger/categories`, zh: `问题类别“${code}”不在类别列表中：请从列表中选择` });
   }
 
   private checkedFoundAt(iso: string | undefined): Date {
     const at = iso ? new Date(iso) : new Date();
-    if (at.getTime() > Date.now() + FUTURE_TOLERANCE_MS) throw new AppError('bad_request', 'foundAt is in the future: check the tablet\'s clock');
+    if (at.getTime() > Date.now() + FUTURE_TOLERANCE_MS) throw new AppError('bad_request', { en: 'foundAt is in the future: check the tablet\'s clock', zh: '发现时间晚于当前时间：请检查平板电脑的时钟' });
     return at;
   }
 
   async create(input: CreateInput, user: User): Promise<{ entry: LedgerEntry; duplicate: boolean }> {
-    requireCapability(user, 'ledger.create', 'log ledger entries');
+    requireCapability(user, 'ledger.create', { en: 'log ledger entries', zh: '登记台账记录' });
     const existing = await this.repo.byClientKey(user.id, input.clientKey);
     if (existing) return { entry: this.toApi((await this.repo.get(existing.id))!), duplicate: true };
 
@@ -261,7 +267,7 @@ export class LedgerService {
 
   private async visible(id: string, user: User): Promise<EntryWithPlace> {
     const e = /^[0-9a-f-]{36}$/i.test(id) ? await this.repo.get(id) : null;
-    if (!e || !canSeeVenue(user, e.venueId)) throw new AppError('not_found', `ledger entry ${id} does not exist`);
+    if (!e || !canSeeVenue(user, e.venueId)) throw new AppError('not_found', { en: `ledger entry ${id} does not exist`, zh: `台账记录 ${id} 不存在` });
     return e;
   }
 
@@ -293,17 +299,17 @@ export class LedgerService {
   async transition(id: string, input: TransitionInput, user: User, now = new Date()): Promise<LedgerEntryDetail> {
     const visible = await this.visible(id, user);
     const { action, ...data } = input;
-    requireCapability(user, `ledger.${action}`, `take the step "${action}"`);
+    requireCapability(user, `ledger.${action}`, { en: `take the step "${action}"`, zh: `执行“${ACTION_ZH[action]}”` });
     await this.db.transaction(async (tx) => {
       const e = (await this.repo.lockEntry(id, tx))!;
       const flow = LEDGER_FLOW[action];
       const from = e.status as LedgerStatus;
       if (!flow.from.includes(from)) {
         const next = this.allowedActions(from, { ...user, role: 'admin' });
-        throw new AppError(
-          'conflict',
-          `entry ${e.number} is "${from}": the step "${action}" needs it to be ${flow.from.map((s) => `"${s}"`).join(' or ')}${next.length ? `; the next possible steps are ${next.join(', ')}` : '; it is closed and takes no more steps'}`,
-        );
+        throw new AppError('conflict', {
+          en: `entry ${e.number} is "${from}": the step "${action}" needs it to be ${flow.from.map((s) => `"${s}"`).join(' or ')}${next.length ? `; the next possible steps are ${next.join(', ')}` : '; it is closed and takes no more steps'}`,
+          zh: `台账 ${e.number} 当前为“${STATUS_ZH[from]}”：“${ACTION_ZH[action]}”须在${flow.from.map((s) => `“${STATUS_ZH[s]}”`).join('或')}状态下进行${next.length ? `；下一步可以是：${next.map((a) => ACTION_ZH[a]).join('、')}` : '；该记录已办结，不能再处理'}`,
+        });
       }
       const at = now;
       const stepData = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, String(v)]));
@@ -317,10 +323,10 @@ export class LedgerService {
 
   async correct(id: string, input: LedgerEntryCorrection, user: User): Promise<LedgerEntryDetail> {
     const visible = await this.visible(id, user);
-    requireCapability(user, 'ledger.correct', 'correct ledger entries');
-    if (user.role === 'patrol' && visible.reporterId !== user.id) throw new AppError('forbidden', 'a patrol officer may correct only the entries they logged: ask a supervisor');
+    requireCapability(user, 'ledger.correct', { en: 'correct ledger entries', zh: '更正台账记录' });
+    if (user.role === 'patrol' && visible.reporterId !== user.id) throw new AppError('forbidden', { en: 'a patrol officer may correct only the entries they logged: ask a supervisor', zh: '巡场人员只能更正本人登记的台账记录：请联系监督人员' });
     if (input.roomId) await this.checkedRoom(input.roomId, user).then((r) => {
-      if (r.venueId !== visible.venueId) throw new AppError('bad_request', `room "${input.roomId}" belongs to another venue: an entry stays in its venue`);
+      if (r.venueId !== visible.venueId) throw new AppError('bad_request', { en: `room "${input.roomId}" belongs to another venue: an entry stays in its venue`, zh: `房间“${input.roomId}”属于其他场地：台账记录不能改到其他场地` });
     });
     if (input.category) await this.checkedCategory(input.category);
     const foundAt = input.foundAt ? this.checkedFoundAt(input.foundAt) : visible.foundAt;
@@ -360,7 +366,7 @@ export class LedgerService {
 
   async addPhoto(id: string, body: Buffer, user: User): Promise<{ id: string; duplicate: boolean }> {
     const e = await this.visible(id, user);
-    requireCapability(user, 'ledger.create', 'add photos to ledger entries');
+    requireCapability(user, 'ledger.create', { en: 'add photos to ledger entries', zh: '为台账记录添加照片' });
     const contentType = checkPhoto(body, this.settings.maxPhotoBytes);
     const sha256 = createHash('sha256').update(body).digest('hex');
     return this.db.transaction(async (tx) => {
@@ -409,7 +415,7 @@ export class LedgerService {
 
   async photo(id: string, user: User): Promise<{ contentType: string; data: Buffer }> {
     const p = /^[0-9a-f-]{36}$/i.test(id) ? await this.repo.photo(id) : null;
-    if (!p || !canSeeVenue(user, p.venueId)) throw new AppError('not_found', `photo ${id} does not exist`);
+    if (!p || !canSeeVenue(user, p.venueId)) throw new AppError('not_found', { en: `photo ${id} does not exist`, zh: `照片 ${id} 不存在` });
     return { contentType: p.contentType, data: p.data };
   }
 }

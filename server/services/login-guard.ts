@@ -30,7 +30,10 @@ export class LoginGuard {
       const list = this.recent(key, now);
       if (list.length >= limit) {
         const waitS = Math.ceil((list[0]! + this.windowMs - now) / 1000);
-        throw new AppError('rate_limited', `too many failed sign-ins: wait ${waitS} s and try again, or ask an administrator to check the account`);
+        throw new AppError('rate_limited', {
+          en: `too many failed sign-ins: wait ${waitS} s and try again, or ask an administrator to check the account`,
+          zh: `登录失败次数过多：请等待 ${waitS} 秒后重试，或请管理员检查该账号`,
+        });
       }
     }
   }

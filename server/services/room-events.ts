@@ -4,7 +4,7 @@ import { venueOf, type RoomEventBatch, type RoomEventKind, type RoomEventList, t
 import type { Database } from '../db/client.ts';
 import { roomEvents, type RoomEventRow } from '../db/health-schema.ts';
 import type { DeviceHealthService } from './device-health.ts';
-import { AppError } from './errors.ts';
+import { AppError, type UserText } from './errors.ts';
 
 /**
  * Room events from the venue boxes: stored, streamed to the dashboard (SSE `room-event`), and a
@@ -12,9 +12,9 @@ import { AppError } from './errors.ts';
  * condition gone.
  */
 
-const ALERTING: Partial<Record<RoomEventKind, string>> = {
-  tamper: 'tamper / scene change',
-  video_loss: 'video loss',
+const ALERTING: Partial<Record<RoomEventKind, UserText>> = {
+  tamper: { en: 'tamper / scene change', zh: '遮挡/画面变化' },
+  video_loss: { en: 'video loss', zh: '视频丢失' },
 };
 
 const toEvent = (r: RoomEventRow): RoomEventList['events'][number] => ({
@@ -40,7 +40,7 @@ export class RoomEventService {
   /** A batch naming another venue's device or room is refused whole (forged or misconfigured box). */
   async applyBatch(m: RoomEventBatch): Promise<void> {
     const foreign = m.events.flatMap((e) => [e.deviceId, ...(e.roomId ? [e.roomId] : [])]).find((id) => venueOf(id) !== m.venueId);
-    if (foreign) throw new AppError('forbidden', `events of venue "${m.venueId}" name "${foreign}", which belongs to another venue`);
+    if (foreign) throw AppError.forMachines('forbidden', `events of venue "${m.venueId}" name "${foreign}", which belongs to another venue`);
     const assigned = m.events.some((e) => e.source === 'sensor') ? await this.health.sensorRooms(m.venueId) : new Map<string, string>();
     const rows = m.events.map((e) => ({
       id: e.id,
@@ -62,7 +62,10 @@ export class RoomEventService {
       if (!what) continue;
       if (ev.state === false) await this.health.clear(ev.deviceId, ['camera_event'], new Date(ev.at));
       else {
-        await this.health.raise(m.venueId, ev.deviceId, ev.roomId, 'camera_event', `camera ${ev.deviceId} reports ${what}${ev.roomId ? ` in room ${ev.roomId}` : ''}: check the camera view now`, new Date(ev.at));
+        await this.health.raise(m.venueId, ev.deviceId, ev.roomId, 'camera_event', {
+          en: `camera ${ev.deviceId} reports ${what.en}${ev.roomId ? ` in room ${ev.roomId}` : ''}: check the camera view now`,
+          zh: `摄像机 ${ev.deviceId}${ev.roomId ? `（房间 ${ev.roomId}）` : ''}报告${what.zh}：请立即查看该摄像机画面`,
+        }, new Date(ev.at));
       }
     }
     this.log.debug({ venueId: m.venueId, events: inserted.length }, 'room events stored');

@@ -74,10 +74,10 @@ export class SessionService {
   }
 
   async create(input: SessionCreate, user: User): Promise<BidSession> {
-    requireCapability(user, 'session.create', 'book sessions');
+    requireCapability(user, 'session.create', { en: 'book sessions', zh: '创建场次' });
     const room = await this.venues.getRoom(input.roomId);
-    if (!room) throw new AppError('bad_request', `room "${input.roomId}" is unknown: pick a room the venue box has reported (GET /api/venues)`);
-    if (!this.canSee(user, room.venueId)) throw new AppError('forbidden', `you have no access to venue "${room.venueId}"`);
+    if (!room) throw new AppError('bad_request', { en: `room "${input.roomId}" is unknown: pick a room the venue box has reported (GET /api/venues)`, zh: `房间“${input.roomId}”不存在：请选择现场主机已上报的房间` });
+    if (!this.canSee(user, room.venueId)) throw new AppError('forbidden', { en: `you have no access to venue "${room.venueId}"`, zh: `您无权访问场地“${room.venueId}”` });
     const booked = await this.sessions.create(
       {
         id: randomUUID(),
@@ -95,7 +95,10 @@ export class SessionService {
       // Two sessions in one room at once is usually a booking mistake (domain.md lists irregular
       // room booking among the violations); lots of one project evaluated together share it on purpose.
       const taken = booked.conflicts.map((c) => `${c.projectCode} ${c.projectName} (${c.plannedStart.toISOString()} – ${c.plannedEnd.toISOString()})`).join('; ');
-      throw new AppError('conflict', `room "${room.name}" is already booked then: ${taken}. Pick another room or time, or book again with allowOverlap if the room is shared on purpose`);
+      throw new AppError('conflict', {
+        en: `room "${room.name}" is already booked then: ${taken}. Pick another room or time, or book again with allowOverlap if the room is shared on purpose`,
+        zh: `房间“${room.name}”在此时段已有预约：${taken}。请更换房间或时间；如该房间确需共用，请选择“仍然预约”后重新提交`,
+      });
     }
     const row = booked.created;
     this.logger.info({ sessionId: row.id, venueId: room.venueId, roomId: row.roomId, projectCode: row.projectCode }, 'session booked');
@@ -107,7 +110,7 @@ export class SessionService {
   async list(user: Pick<User, 'venueIds'>, q: SessionListFilter): Promise<SessionList> {
     // A venue outside the user's scope is as unknown as one that does not exist; a mistyped id gets an error, not an empty list.
     if (q.venueId && (!this.canSee(user, q.venueId) || (await this.venues.listVenues([q.venueId])).length === 0)) {
-      throw new AppError('not_found', `venue "${q.venueId}" does not exist: GET /api/venues lists the venues you can see`);
+      throw new AppError('not_found', { en: `venue "${q.venueId}" does not exist: GET /api/venues lists the venues you can see`, zh: `场地“${q.venueId}”不存在：请从您可查看的场地中选择` });
     }
     const venueIds = q.venueId ? [q.venueId] : user.venueIds;
     const rows = await this.sessions.list({ venueIds, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined, limit: q.limit + 1 });
@@ -118,13 +121,13 @@ export class SessionService {
   /** A session the user may see (not_found otherwise), without its coverage. */
   async find(id: string, user: Pick<User, 'venueIds'>, now = new Date()): Promise<BidSession> {
     const s = /^[0-9a-f-]{36}$/i.test(id) ? await this.sessions.get(id) : null;
-    if (!s || !this.canSee(user, s.venueId)) throw new AppError('not_found', `session ${id} does not exist`);
+    if (!s || !this.canSee(user, s.venueId)) throw new AppError('not_found', { en: `session ${id} does not exist`, zh: `场次 ${id} 不存在` });
     return this.toApi(s, now);
   }
 
   async detail(id: string, user: Pick<User, 'venueIds'>, now = new Date()): Promise<SessionDetail> {
     const s = await this.sessions.get(id);
-    if (!s || !this.canSee(user, s.venueId)) throw new AppError('not_found', `session ${id} does not exist`);
+    if (!s || !this.canSee(user, s.venueId)) throw new AppError('not_found', { en: `session ${id} does not exist`, zh: `场次 ${id} 不存在` });
     const windowEnd = new Date(Math.max(s.plannedStart.getTime(), Math.min(s.plannedEnd.getTime(), now.getTime())));
     const playFrom = new Date(s.plannedStart.getTime() - this.settings.preRollMinutes * 60_000);
     const cameras = await this.coverage(s.roomId, { from: s.plannedStart, to: windowEnd }, now, { from: playFrom, to: s.plannedEnd });

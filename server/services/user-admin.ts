@@ -3,7 +3,7 @@ import type { Role, User, UserAccount, UserAccountList, UserCreate, UserUpdate }
 import type { UserRow } from '../db/schema.ts';
 import type { UserRepository } from '../repositories/users.ts';
 import type { VenueRepository } from '../repositories/venues.ts';
-import { requireCapability } from './access.ts';
+import { requireCapability, ROLE_ZH } from './access.ts';
 import type { AuditService } from './audit.ts';
 import { toApiUser, type AuthService } from './auth.ts';
 import { AppError } from './errors.ts';
@@ -28,22 +28,22 @@ export class UserAdminService {
   ) {}
 
   async list(actor: User): Promise<UserAccountList> {
-    requireCapability(actor, 'user.manage', 'manage user accounts');
+    requireCapability(actor, 'user.manage', { en: 'manage user accounts', zh: '管理用户账号' });
     const rows = await this.users.list();
     return { users: rows.filter((r) => actor.venueIds === null || this.within(actor, r.venueIds ?? null)).map((r) => this.toApi(r, actor)) };
   }
 
   async create(input: UserCreate, actor: User): Promise<UserAccount> {
-    requireCapability(actor, 'user.manage', 'create user accounts');
+    requireCapability(actor, 'user.manage', { en: 'create user accounts', zh: '新建用户账号' });
     await this.checkGrant(actor, input.role, input.venueIds);
-    if (await this.users.byUsername(input.username)) throw new AppError('conflict', `the username "${input.username}" is taken: choose another`);
+    if (await this.users.byUsername(input.username)) throw new AppError('conflict', { en: `the username "${input.username}" is taken: choose another`, zh: `用户名“${input.username}”已被占用：请换一个` });
     let row: UserRow;
     try {
       const created = await this.auth.createUser(input);
       row = (await this.users.byId(created.id))!;
     } catch (err) {
       // Two administrators creating the same name at once: the unique index decides.
-      if (await this.users.byUsername(input.username)) throw new AppError('conflict', `the username "${input.username}" is taken: choose another`);
+      if (await this.users.byUsername(input.username)) throw new AppError('conflict', { en: `the username "${input.username}" is taken: choose another`, zh: `用户名“${input.username}”已被占用：请换一个` });
       throw err;
     }
     await this.audit.append({ actorId: actor.id, actor: actor.username, action: 'user.create', venueId: null, subjectType: 'user', subjectId: row.id, detail: { username: row.username, role: row.role, venueIds: row.venueIds } });
@@ -52,7 +52,7 @@ export class UserAdminService {
   }
 
   async update(id: string, patch: UserUpdate, actor: User): Promise<UserAccount> {
-    requireCapability(actor, 'user.manage', 'change user accounts');
+    requireCapability(actor, 'user.manage', { en: 'change user accounts', zh: '修改用户账号' });
     const before = await this.managed(id, actor);
     const role = (patch.role ?? before.role) as Role;
     const venueIds = patch.venueIds !== undefined ? patch.venueIds : (before.venueIds ?? null);
@@ -61,9 +61,9 @@ export class UserAdminService {
     // Any of these takes something away from the account: it must take effect at once.
     const narrowed = role !== before.role || JSON.stringify(venueIds) !== JSON.stringify(before.venueIds ?? null) || (disabledAt !== null && before.disabledAt === null);
     // An administrator cannot lock themselves out: another administrator has to.
-    if (before.id === actor.id && narrowed) throw new AppError('forbidden', 'you cannot disable your own account or change your own role or venues: ask another administrator');
+    if (before.id === actor.id && narrowed) throw new AppError('forbidden', { en: 'you cannot disable your own account or change your own role or venues: ask another administrator', zh: '不能停用本人账号，也不能修改本人的角色或所属场地：请联系其他管理员' });
     const after = await this.users.update(id, { displayName: patch.displayName ?? before.displayName, role, venueIds, disabledAt });
-    if (!after) throw new AppError('not_found', `user ${id} does not exist`);
+    if (!after) throw new AppError('not_found', { en: `user ${id} does not exist`, zh: `用户 ${id} 不存在` });
     if (narrowed) await this.users.deleteSessionsOf(id);
     const view = (r: UserRow) => ({ displayName: r.displayName, role: r.role, venueIds: r.venueIds ?? null, disabled: r.disabledAt !== null });
     await this.audit.append({ actorId: actor.id, actor: actor.username, action: 'user.update', venueId: null, subjectType: 'user', subjectId: id, detail: { username: before.username, before: view(before), after: view(after), signedOut: narrowed } });
@@ -73,7 +73,7 @@ export class UserAdminService {
 
   /** An administrator sets a new password (handed over in person); the user is signed out everywhere. */
   async resetPassword(id: string, password: string, actor: User): Promise<void> {
-    requireCapability(actor, 'user.manage', 'reset passwords');
+    requireCapability(actor, 'user.manage', { en: 'reset passwords', zh: '重置密码' });
     const row = await this.managed(id, actor);
     await this.auth.setPassword(row.id, password);
     await this.audit.append({ actorId: actor.id, actor: actor.username, action: 'user.password_reset', venueId: null, subjectType: 'user', subjectId: id, detail: { username: row.username } });
@@ -88,7 +88,7 @@ export class UserAdminService {
   /** An account the actor may change; others are as unknown as missing ones. */
   private async managed(id: string, actor: User): Promise<UserRow> {
     const row = /^[0-9a-f-]{36}$/i.test(id) ? await this.users.byId(id) : null;
-    if (!row || !this.canManage(actor, row)) throw new AppError('not_found', `user ${id} does not exist`);
+    if (!row || !this.canManage(actor, row)) throw new AppError('not_found', { en: `user ${id} does not exist`, zh: `用户 ${id} 不存在` });
     return row;
   }
 
@@ -109,14 +109,19 @@ export class UserAdminService {
    */
   private async checkGrant(actor: User, role: Role, venueIds: string[] | null): Promise<void> {
     if (!(actor.role === 'admin' && actor.venueIds === null)) {
-      if (!VENUE_ROLES.includes(role)) throw new AppError('forbidden', `a ${actor.role} account${actor.venueIds ? ' of some venues' : ''} cannot give the role ${role}: ask a city-wide administrator`);
-      if (venueIds === null) throw new AppError('forbidden', 'only a city-wide administrator can give access to the whole city: name venues of your own');
-      if (!this.within(actor, venueIds)) throw new AppError('forbidden', `you can only give access to your own venues (${actor.venueIds?.join(', ')})`);
+      if (!VENUE_ROLES.includes(role)) {
+        throw new AppError('forbidden', {
+          en: `a ${actor.role} account${actor.venueIds ? ' of some venues' : ''} cannot give the role ${role}: ask a city-wide administrator`,
+          zh: `${actor.venueIds ? '部分场地的' : ''}${ROLE_ZH[actor.role]}账号不能授予“${ROLE_ZH[role]}”角色：请联系全市范围的系统管理员`,
+        });
+      }
+      if (venueIds === null) throw new AppError('forbidden', { en: 'only a city-wide administrator can give access to the whole city: name venues of your own', zh: '只有全市范围的系统管理员可以授予全市权限：请选择您所属的场地' });
+      if (!this.within(actor, venueIds)) throw new AppError('forbidden', { en: `you can only give access to your own venues (${actor.venueIds?.join(', ')})`, zh: `只能授予您所属场地的权限（${actor.venueIds?.join('、')}）` });
     }
     if (venueIds !== null) {
       const known = new Set((await this.venues.listVenues(venueIds)).map((v) => v.id));
       const unknown = venueIds.filter((v) => !known.has(v));
-      if (unknown.length) throw new AppError('bad_request', `unknown venue ${unknown.join(', ')}: GET /api/venues lists the venues`);
+      if (unknown.length) throw new AppError('bad_request', { en: `unknown venue ${unknown.join(', ')}: GET /api/venues lists the venues`, zh: `场地不存在：${unknown.join('、')}，请从场地列表中选择` });
     }
   }
 

@@ -12,11 +12,11 @@ export class VenueService {
    * would be describing another venue's devices and the whole message is refused.
    */
   async applyInventory(msg: VenueInventory): Promise<void> {
-    if (msg.venue.id !== msg.venueId) throw new AppError('bad_request', `inventory describes venue "${msg.venue.id}" but was sent by "${msg.venueId}"`);
+    if (msg.venue.id !== msg.venueId) throw AppError.forMachines('bad_request', `inventory describes venue "${msg.venue.id}" but was sent by "${msg.venueId}"`);
     const foreign = [...msg.rooms.map((r) => r.id), ...msg.cameras.map((c) => c.id), ...msg.cameras.flatMap((c) => (c.roomId ? [c.roomId] : []))].find(
       (id) => venueOf(id) !== msg.venueId,
     );
-    if (foreign) throw new AppError('forbidden', `inventory of venue "${msg.venueId}" names "${foreign}", which belongs to another venue`);
+    if (foreign) throw AppError.forMachines('forbidden', `inventory of venue "${msg.venueId}" names "${foreign}", which belongs to another venue`);
     await this.venues.upsertInventory(msg.venue, msg.rooms, msg.cameras);
   }
 

@@ -175,7 +175,8 @@ describe.runIf(need(checks.chromium(), ffmpegReady))('live view through the cent
       await openSessionInDashboard(chain, page);
       await page.getByTestId('live-toggle').first().click();
       const message = page.getByTestId('live-message');
-      await expect.poll(() => message.textContent(), { timeout: 10_000 }).toMatch(/无法直播.*offline/);
+      // The centre's refusal in Chinese too, not only the player's prefix.
+      await expect.poll(() => message.textContent(), { timeout: 10_000 }).toMatch(/无法直播：.*现场主机离线/);
       expect(await page.getByTestId('live-toggle').first().textContent()).toContain('返回录像');
     } finally {
       await browser.close();

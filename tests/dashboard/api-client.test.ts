@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { api, ApiRequestError, request, setUnauthenticatedHandler } from '../../dashboard/src/api/client.ts';
+import { api, ApiRequestError, request, setApiLanguage, setUnauthenticatedHandler } from '../../dashboard/src/api/client.ts';
 import { SessionList } from '../../protocol/api.ts';
 
 // A unit test of how the client reads answers: fetch is replaced by canned responses.
@@ -72,12 +72,32 @@ describe('api client', () => {
     expect(err.message).toContain('sessions.0.status');
   });
 
-  it('reports an unreachable server as unavailable with what to do', async () => {
+  it('reports an unreachable server as unavailable with what to do, in the dashboard\'s language', async () => {
     vi.stubGlobal('fetch', vi.fn(async () => Promise.reject(new TypeError('Failed to fetch'))));
     const err = (await api.sessions().catch((e: unknown) => e)) as ApiRequestError;
     expect(err.code).toBe('unavailable');
     expect(err.status).toBe(0);
-    expect(err.message).toMatch(/try again/);
+    // Chinese until the switch says otherwise.
+    expect(err.message).toMatch(/无法连接.*重试/);
+    setApiLanguage('en');
+    try {
+      expect(((await api.sessions().catch((e: unknown) => e)) as ApiRequestError).message).toMatch(/try again/);
+    } finally {
+      setApiLanguage('zh-CN');
+    }
+  });
+
+  it('asks the centre to answer in the dashboard\'s language', async () => {
+    const fetchMock = respond(200, { sessions: [], truncated: false });
+    await api.sessions();
+    setApiLanguage('en');
+    try {
+      await api.sessions();
+    } finally {
+      setApiLanguage('zh-CN');
+    }
+    const sent = fetchMock.mock.calls.map(([, init]) => (init?.headers as Record<string, string>)['accept-language']);
+    expect(sent).toEqual(['zh-CN', 'en']);
   });
 
   it('calls the login redirect on 401, except for login and "who am I"', async () => {

@@ -128,6 +128,10 @@ describe.runIf(need(checks.chromium()))('device-health board in the browser', ()
     // The offline camera raised an alert, live; acknowledge it from the list.
     const alert = page.locator(`li[data-kind="device_offline"], li[data-kind="not_recording"]`).filter({ hasText: cam1 }).first();
     await alert.waitFor({ timeout: 20_000 });
+    // In the dashboard's Chinese, what to do included, not the centre's English sentence.
+    const said = (await alert.getByTestId('alert-message').textContent()) ?? '';
+    expect(said).toMatch(/^摄像机 .*（.*）(离线|无应答|未在录像|有应答但没有视频)/);
+    expect(said).not.toMatch(/camera .* (is|does)/);
     await alert.getByTestId('alert-ack').click();
     await alert.locator('text=tech').waitFor({ timeout: 10_000 });
 

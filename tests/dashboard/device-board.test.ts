@@ -39,7 +39,7 @@ describe('device board state', () => {
     const alerts = new Map<string, Alert>();
     expect(applyEvent('device', JSON.stringify(dev('v1', 'box', null, false)), devices, alerts)).toBe(true);
     expect(groupBoard(list, devices)[0]!.venue.online).toBe(false);
-    const alert: Alert = { id: '6f1c3c5e-0000-4000-8000-000000000001', venueId: 'v1', deviceId: 'v1', roomId: null, kind: 'box_offline', message: 'gone', raisedAt: at, clearedAt: null, acknowledgedAt: null, acknowledgedBy: null };
+    const alert: Alert = { id: '6f1c3c5e-0000-4000-8000-000000000001', venueId: 'v1', deviceId: 'v1', roomId: null, kind: 'box_offline', message: 'gone', messageZh: null, raisedAt: at, clearedAt: null, acknowledgedAt: null, acknowledgedBy: null };
     expect(applyEvent('alert', JSON.stringify(alert), devices, alerts)).toBe(true);
     expect(alerts.get(alert.id)!.kind).toBe('box_offline');
     expect(applyEvent('device', '{not json', devices, alerts)).toBe(false);

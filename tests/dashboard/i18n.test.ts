@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import zhCN from '../../dashboard/src/i18n/zh-CN.ts';
 import en from '../../dashboard/src/i18n/en.ts';
-import { ErrorCode } from '../../protocol/api.ts';
+import { ErrorCode, FootageStatus } from '../../protocol/api.ts';
 import { RoomKind, Role, SessionKind } from '../../protocol/rooms.ts';
 
 function keys(obj: unknown, prefix = ''): string[] {
@@ -35,6 +35,8 @@ describe('dashboard translations', () => {
     for (const k of SessionKind.options) expect(leaf(zhCN, `sessionKind.${k}`), k).toBeTypeOf('string');
     for (const k of Role.options) expect(leaf(zhCN, `roles.${k}`), k).toBeTypeOf('string');
     for (const k of ErrorCode.options) expect(leaf(zhCN, `errors.${k}`), k).toBeTypeOf('string');
+    // The player words the fetch-from-venue state itself, from its figures.
+    for (const k of FootageStatus.shape.status.options) expect(leaf(zhCN, `camera.footage.${k}`), k).toBeTypeOf('string');
   });
 
   it('uses the centres\' Chinese terms', () => {

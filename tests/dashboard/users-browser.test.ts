@@ -17,6 +17,14 @@ import { tempDir } from '../server/support.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
+/** A message shown in Chinese: Chinese words in it and no English sentence (two English words running). */
+function chineseOnly(text: string | null): string {
+  const t = (text ?? '').trim();
+  expect(t).toMatch(/[\u4e00-\u9fff]{2}/);
+  expect(t).not.toMatch(/[A-Za-z]{2,} [A-Za-z]{2,}/);
+  return t;
+}
+
 describe.runIf(need(checks.chromium()))('user administration (Chromium)', () => {
   const tmp = tempDir('users-browser');
   const outDir = path.join(tmp.dir, 'dashboard');
@@ -115,6 +123,8 @@ describe.runIf(need(checks.chromium()))('user administration (Chromium)', () => 
     await admin.tap('[data-testid=user-create-generate]');
     await admin.tap('[data-testid=user-create-submit]');
     await admin.waitForSelector('[data-testid=user-create-form] [data-testid=error][data-code=conflict]');
+    // In the dashboard's language, the centre's words included (no English sentence after the prefix).
+    expect(chineseOnly(await admin.locator('[data-testid=user-create-form] [data-testid=error]').textContent())).toContain(USERNAME);
 
     // Editing: no venue and not the whole city is named before it is sent; a new display name saves.
     await mine.locator('[data-testid=user-edit]').tap();
@@ -154,7 +164,7 @@ describe.runIf(need(checks.chromium()))('user administration (Chromium)', () => 
     await fillLogin(officer, USERNAME, officerPassword);
     const refusal = officer.locator('[data-testid=error]');
     await refusal.waitFor();
-    expect((await refusal.textContent())?.trim()).not.toBe('');
+    chineseOnly(await refusal.textContent());
     expect(new URL(officer.url()).pathname).toBe('/login');
 
     await row(admin, USERNAME).locator('[data-testid=user-disable]').tap();
@@ -187,6 +197,7 @@ describe.runIf(need(checks.chromium()))('user administration (Chromium)', () => 
     await officer.fill('[data-testid=account-repeat]', mine);
     await officer.tap('[data-testid=account-submit]');
     await officer.waitForSelector('[data-testid=account-view] [data-testid=error][data-code=forbidden]');
+    chineseOnly(await officer.locator('[data-testid=account-view] [data-testid=error]').textContent());
     expect(await officer.locator('[data-testid=account-saved]').count()).toBe(0);
 
     // A repeat that differs is caught before anything is sent.

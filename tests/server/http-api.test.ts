@@ -116,6 +116,10 @@ describe('health and auth', () => {
     await expectError(unknown, 401, 'unauthenticated');
     const malformed = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: '' }) });
     await expectError(malformed, 400, 'bad_request', /username/);
+    // The dashboard sends its locale: the same refusals in Chinese, the field still named.
+    const zh = { 'content-type': 'application/json', 'accept-language': 'zh-CN' };
+    await expectError(await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: zh, body: JSON.stringify({ username: 'admin1', password: 'nope' }) }), 401, 'unauthenticated', /^用户名或密码错误/);
+    await expectError(await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: zh, body: JSON.stringify({ username: '' }) }), 400, 'bad_request', /有误：username：.*[\u4e00-\u9fff]/);
 
     const good = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin1', password: PASSWORD }) });
     expect(good.status).toBe(200);
@@ -208,6 +212,17 @@ describe('sessions', () => {
     const refused = ApiError.parse(await second.json()).error.message;
     expect(refused).toContain(`R-1 County hospital equipment (${at(9)} – ${at(12)})`);
     expect(refused).toMatch(/another room or time.*allowOverlap/);
+    // In Chinese for the dashboard, naming the same session.
+    const zhRefusal = await fetch(`${server.url}/api/sessions`, {
+      method: 'POST',
+      headers: { cookie: admin, 'content-type': 'application/json', 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.8', ...csrf(admin) },
+      body: body({ projectCode: 'R-2', plannedStart: at(11), plannedEnd: at(13) }),
+    });
+    expect(zhRefusal.status).toBe(409);
+    const zhText = ApiError.parse(await zhRefusal.json()).error.message;
+    expect(zhText).toContain(`R-1 County hospital equipment`);
+    expect(zhText).toMatch(/[\u4e00-\u9fff]{4}/);
+    expect(zhText).not.toMatch(/another room or time/);
     // Back to back is fine; sharing the room on purpose is said so.
     expect((await post(admin, body({ projectCode: 'R-3', plannedStart: at(12), plannedEnd: at(13) }))).status).toBe(201);
     expect((await post(admin, body({ projectCode: 'R-4', plannedStart: at(10), plannedEnd: at(11), allowOverlap: true }))).status).toBe(201);

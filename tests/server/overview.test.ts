@@ -44,7 +44,7 @@ describe.each(['pglite', 'postgres'] as const)('city overview on %s', (kind) => 
     // Venue A: one camera working, one down (an open alert), a disk alarm, a session running and
     // one tomorrow, an open ledger entry, a pending export request.
     await fx.server.services.deviceHealth.applyReport(encodeMessage('health', { venueId: fx.a.id, box, cameras: [camera(fx.a.cameras[0]!, fx.a.room, true), camera(fx.a.cameras[1]!, fx.a.room, false)], sensors: [] }));
-    await fx.server.services.deviceHealth.raise(fx.a.id, fx.a.cameras[1]!, fx.a.room, 'device_offline', 'camera does not answer', new Date());
+    await fx.server.services.deviceHealth.raise(fx.a.id, fx.a.cameras[1]!, fx.a.room, 'device_offline', { en: 'camera does not answer', zh: '摄像机无应答' }, new Date());
     await fx.server.services.alarms.apply(encodeMessage('alarm', { venueId: fx.a.id, alarmId: randomUUID(), kind: 'disk_full', active: true, raisedAt: new Date().toISOString(), detail: 'only held footage left', pausedCameras: [], freeBytes: 1000 }));
     const running = await fx.server.services.sessions.create({ projectCode: 'OV-1', projectName: '概览', kind: 'bid_opening', roomId: fx.a.room, plannedStart: new Date(now - 60_000).toISOString(), plannedEnd: new Date(now + 60_000).toISOString() }, admin.user);
     const { to: endOfToday } = dayBounds(localDay(new Date(now), 'Asia/Shanghai'), 'Asia/Shanghai');

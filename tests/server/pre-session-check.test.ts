@@ -107,6 +107,8 @@ describe('pre-session check (PostgreSQL)', () => {
     expect(alert.message).toContain('Evaluation room 1');
     expect(alert.message).toContain('Evaluation right');
     expect(alert.message).toContain('PRE-2026-001');
+    // The same alert in Chinese for the dashboard: the session, the room, the camera and what failed.
+    expect(alert.messageZh).toMatch(/^场次 PRE-2026-001 .*场前检查未通过：Evaluation room 1（.*）的 Evaluation right（.*）——在线：离线.*请安排备用录像$/s);
     expect(alerts.alerts.some((a) => a.kind === 'pre_session_check' && a.deviceId === good)).toBe(false);
   }, 120_000);
 });

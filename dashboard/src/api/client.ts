@@ -34,6 +34,26 @@ export class ApiRequestError extends Error {
   }
 }
 
+/**
+ * The language the centre answers in (its errors' messages), kept in step with the dashboard's
+ * locale by main.ts. This module stays free of vue-i18n so it runs in tests without a page.
+ */
+let language = 'zh-CN';
+
+export function setApiLanguage(locale: string): void {
+  language = locale;
+}
+
+/** Headers every call to the centre carries: JSON answers, in the dashboard's language. */
+export function apiHeaders(): Record<string, string> {
+  return { accept: 'application/json', 'accept-language': language };
+}
+
+/** The dashboard's own messages about a call (no answer, a broken answer), in its language. */
+export function inLanguage(text: { en: string; zh: string }): string {
+  return language.startsWith('zh') ? text.zh : text.en;
+}
+
 type UnauthenticatedHandler = () => void;
 let onUnauthenticated: UnauthenticatedHandler | null = null;
 
@@ -74,7 +94,8 @@ export async function errorFromResponse(res: Response): Promise<ApiRequestError>
   if (parsed.success) return new ApiRequestError(parsed.data.error.code, parsed.data.error.message, res.status);
   // Not our error shape (a proxy page, a crash): keep the status and a short excerpt to act on.
   const excerpt = text.replace(/\s+/g, ' ').trim().slice(0, 200);
-  const message = `The centre answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${excerpt ? `: ${excerpt}` : ''}.`;
+  const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
+  const message = inLanguage({ en: `The centre answered ${status}${excerpt ? `: ${excerpt}` : ''}.`, zh: `中心返回 ${status}${excerpt ? `：${excerpt}` : ''}。` });
   return new ApiRequestError(codeForStatus(res.status), message, res.status);
 }
 
@@ -91,7 +112,7 @@ export function csrfToken(): string | null {
 
 export async function request<S extends z.ZodType>(path: string, schema: S, options: RequestOptions = {}): Promise<z.infer<S>> {
   const method = options.method ?? 'GET';
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers = apiHeaders();
   const csrf = method === 'GET' ? null : csrfToken();
   if (csrf) headers[CSRF_HEADER] = csrf;
   const init: RequestInit = { method, credentials: 'same-origin', headers };
@@ -108,7 +129,10 @@ export async function request<S extends z.ZodType>(path: string, schema: S, opti
     if (err instanceof DOMException && err.name === 'AbortError') throw err;
     throw new ApiRequestError(
       'unavailable',
-      'Cannot reach the VenueWatch centre. Check the network connection and that the centre server is running, then try again.',
+      inLanguage({
+        en: 'Cannot reach the VenueWatch centre. Check the network connection and that the centre server is running, then try again.',
+        zh: '无法连接 VenueWatch 中心。请检查网络连接和中心服务器是否在运行，然后重试。',
+      }),
       0,
     );
   }
@@ -124,7 +148,14 @@ export async function request<S extends z.ZodType>(path: string, schema: S, opti
   try {
     json = await res.json();
   } catch {
-    throw new ApiRequestError('internal', `The centre's answer to ${method} ${path} was not JSON. Reload the page; if it persists, report it to the administrator.`, res.status);
+    throw new ApiRequestError(
+      'internal',
+      inLanguage({
+        en: `The centre's answer to ${method} ${path} was not JSON. Reload the page; if it persists, report it to the administrator.`,
+        zh: `中心对 ${method} ${path} 的应答不是 JSON。请刷新页面；如仍出现，请报告管理员。`,
+      }),
+      res.status,
+    );
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
@@ -132,7 +163,10 @@ export async function request<S extends z.ZodType>(path: string, schema: S, opti
     const where = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unknown field';
     throw new ApiRequestError(
       'internal',
-      `The centre's answer to ${method} ${path} does not match this dashboard (${where}). The dashboard and server versions may differ: reload the page.`,
+      inLanguage({
+        en: `The centre's answer to ${method} ${path} does not match this dashboard (${where}). The dashboard and server versions may differ: reload the page.`,
+        zh: `中心对 ${method} ${path} 的应答与本页面不符（${where}），可能是页面与服务器版本不同：请刷新页面。`,
+      }),
       res.status,
     );
   }

@@ -16,7 +16,7 @@ import {
   type LedgerTransition,
 } from '../../../protocol/ledger.ts';
 import { CSRF_HEADER } from '../../../protocol/api.ts';
-import { ApiRequestError, csrfToken, errorFromResponse, request } from './client.ts';
+import { ApiRequestError, apiHeaders, csrfToken, errorFromResponse, inLanguage, request } from './client.ts';
 
 const PhotoAnswer = z.object({ id: z.string(), duplicate: z.boolean() });
 
@@ -42,14 +42,18 @@ export const ledgerApi = {
   publicList: () => request('/api/ledger/public', PublicLedgerList, { redirectOn401: false }),
   /** Uploads one (already resized) photo as the raw body; the server checks its bytes, not this type. */
   async addPhoto(entryId: string, photo: Blob): Promise<z.infer<typeof PhotoAnswer>> {
-    const headers: Record<string, string> = { 'content-type': photo.type || 'image/jpeg', accept: 'application/json' };
+    const headers: Record<string, string> = { ...apiHeaders(), 'content-type': photo.type || 'image/jpeg' };
     const csrf = csrfToken();
     if (csrf) headers[CSRF_HEADER] = csrf;
     let res: Response;
     try {
       res = await fetch(`/api/ledger/entries/${encodeURIComponent(entryId)}/photos`, { method: 'POST', credentials: 'same-origin', headers, body: photo });
     } catch {
-      throw new ApiRequestError('unavailable', 'Cannot reach the VenueWatch centre: the photo stays queued and is sent when the network is back.', 0);
+      throw new ApiRequestError(
+        'unavailable',
+        inLanguage({ en: 'Cannot reach the VenueWatch centre: the photo stays queued and is sent when the network is back.', zh: '无法连接 VenueWatch 中心：照片留在队列中，网络恢复后自动发送。' }),
+        0,
+      );
     }
     if (!res.ok) throw await errorFromResponse(res);
     return PhotoAnswer.parse(await res.json());

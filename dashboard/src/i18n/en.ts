@@ -385,6 +385,13 @@ const en: typeof zh = {
     willNotRetry: 'The session has ended; not retrying automatically.',
     retryNow: 'Retry now',
     fetchFromVenue: 'Fetch from venue',
+    footage: {
+      not_recorded: 'The venue has no recording of this camera in this range (if its box is offline, try again when it is back).',
+      stored: 'All recorded footage of this range is at the centre.',
+      venue_offline: 'The venue box is offline: {missing} s of this range are only at the venue and cannot be fetched now. Try again when the box is back online.',
+      at_venue: '{missing} s of this range are only at the venue box: fetch them to watch.',
+      fetching: 'Fetching from the venue: {stored} of {recorded} s at the centre so far.',
+    },
     networkError: 'Cannot load footage: {detail}',
     mediaError: 'The browser cannot decode this footage (H.265?): {detail}',
     unsupported: 'This browser cannot play HLS footage. Use a recent Chrome, Edge or Safari.',

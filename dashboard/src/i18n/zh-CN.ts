@@ -389,6 +389,13 @@ export default {
     inGap: '该时刻处于缺失时段，已跳到之后最早的录像。',
     percent: '{pct}%',
     fetchFromVenue: '从场地调取',
+    footage: {
+      not_recorded: '场地没有该摄像机在此时段的录像（若场地主机离线，请待其恢复后再试）。',
+      stored: '此时段已录的录像均已存于中心。',
+      venue_offline: '场地主机离线：此时段有 {missing} 秒录像仅存于场地，暂时无法调取，请待主机恢复后再试。',
+      at_venue: '此时段有 {missing} 秒录像仅存于场地主机，调取后即可观看。',
+      fetching: '正在从场地调取：中心已收到 {stored} / {recorded} 秒。',
+    },
   },
   gapCause: {
     camera_offline: '摄像机离线',
