@@ -82,6 +82,10 @@ describe.runIf(need(checks.chromium()))('user administration (Chromium)', () => 
   it('an administrator creates a patrol officer for venue A with a generated password; the officer signs in without the users page', async () => {
     expect(await usersNav(admin).textContent()).toBe('用户管理');
     await row(admin, 'admin-city').waitFor();
+    // Their own account can be edited but not disabled: no button the centre would refuse.
+    expect(await row(admin, 'admin-city').locator('[data-testid=user-edit]').count()).toBe(1);
+    expect(await row(admin, 'admin-city').locator('[data-testid=user-disable]').count()).toBe(0);
+    expect(await row(admin, 'venue_admin-a').locator('[data-testid=user-disable]').count()).toBe(1);
     await admin.tap('[data-testid=user-create-toggle]');
     await admin.waitForSelector(`[data-testid=user-create-venue][value="${fx.a.id}"]`);
 
