@@ -21,6 +21,8 @@ export type Capability =
   | 'user.manage'
   | 'equipment.check'
   | 'ticket.work'
+  | 'audit.read'
+  | 'audit.verify'
   | `ledger.${LedgerAction}`;
 
 /** Roles allowed each capability. city_supervisor reads every county and changes nothing. */
@@ -47,6 +49,10 @@ export const CAPABILITIES: Record<Capability, readonly Role[]> = {
   'user.manage': ['admin', 'venue_admin'],
   'equipment.check': ['admin', 'patrol', 'maintenance', 'supervisor', 'venue_admin'],
   'ticket.work': ['admin', 'maintenance', 'venue_admin'],
+  // The audit trail is read by those who answer for the venues (within their scope, in the service);
+  // walking the whole chain reads every venue's rows, so only city-wide readers may (also checked there).
+  'audit.read': ['admin', 'supervisor', 'venue_admin', 'city_supervisor'],
+  'audit.verify': ['admin', 'city_supervisor'],
 };
 
 export function can(user: { role: Role }, capability: Capability): boolean {

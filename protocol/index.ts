@@ -16,3 +16,4 @@ export * from './exports.ts';
 export * from './users.ts';
 export * from './overview.ts';
 export * from './access.ts';
+export * from './audit.ts';

@@ -28,6 +28,9 @@ import { userRouter } from './http/user-routes.ts';
 import { OverviewService } from './services/overview.ts';
 import { OverviewRepository } from './repositories/overview.ts';
 import { overviewRouter } from './http/overview-routes.ts';
+import { AuditTrailService } from './services/audit-trail.ts';
+import { AuditRepository } from './repositories/audit.ts';
+import { auditRouter } from './http/audit-routes.ts';
 import { IntegrityService, loadOrCreateCentreKey } from './services/integrity.ts';
 import { FetchService } from './services/fetch.ts';
 import { LiveService } from './live/live-service.ts';
@@ -74,7 +77,7 @@ export interface RunningServer {
   db: Database;
   dbKind: DatabaseKind;
   link: VenueLink;
-  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; audit: AuditService; ledger: LedgerService; equipment: EquipmentService; deviceHealth: DeviceHealthService; preSessionCheck: PreSessionCheckService; gaps: GapService; alarms: AlarmService; integrity: IntegrityService; fetch: FetchService; live: LiveService; exportRequests: ExportRequestService };
+  services: { auth: AuthService; venues: VenueService; sessions: SessionService; catalogue: CatalogueService; ingest: IngestService; playback: PlaybackService; audit: AuditService; auditTrail: AuditTrailService; ledger: LedgerService; equipment: EquipmentService; deviceHealth: DeviceHealthService; preSessionCheck: PreSessionCheckService; gaps: GapService; alarms: AlarmService; integrity: IntegrityService; fetch: FetchService; live: LiveService; exportRequests: ExportRequestService };
   store: DiskFootageStore;
 }
 
@@ -123,6 +126,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const ingest = new IngestService(segmentRepo, venueRepo, store, logger.child({ component: 'ingest' }));
     const playback = new PlaybackService(segmentRepo, venueRepo, store);
     const audit = new AuditService(db);
+    const auditTrail = new AuditTrailService(new AuditRepository(db), audit, logger.child({ component: 'audit' }));
     const ledger = new LedgerService(db, new LedgerRepository(db), venueRepo, audit, config.ledger, config.sessions, logger.child({ component: 'ledger' }));
     const equipment = new EquipmentService(db, venueRepo, audit, logger.child({ component: 'equipment' }));
     const loginGuard = new LoginGuard(config.auth.maxFailedLogins, config.auth.lockoutMinutes * 60_000);
@@ -235,6 +239,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     app.use('/api/ledger', reportRouter({ auth, reports: new LedgerReportService(db, config.ledger.timeZone) }));
     app.use('/api/ledger', ledgerRouter({ auth, ledger, audit, maxPhotoBytes: config.ledger.maxPhotoBytes, logger: logger.child({ component: 'ledger-http' }) }));
     app.use('/api', apiRouter({ auth, venues, sessions, playback, ingest, agents: config.agents, health, logger: logger.child({ component: 'http' }), audit, loginGuard, fetch: fetchService }));
+    app.use('/api', auditRouter({ auth, trail: auditTrail }));
     app.use('/api', overviewRouter({ auth, overview: new OverviewService(new OverviewRepository(db), venues, deviceHealthRepo, config.ledger.timeZone) }));
     app.use('/api', userRouter({ auth, users: new UserAdminService(userRepo, venueRepo, audit, auth, logger.child({ component: 'users' })) }));
     app.use('/api', exportRouter({ auth, requests: exportRequests, evidence, logger: logger.child({ component: 'export-http' }) }));
@@ -275,7 +280,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       db,
       dbKind: database.kind,
       link,
-      services: { auth, venues, sessions, catalogue, ingest, playback, audit, ledger, equipment, deviceHealth, preSessionCheck, gaps, alarms, integrity, fetch: fetchService, live, exportRequests },
+      services: { auth, venues, sessions, catalogue, ingest, playback, audit, auditTrail, ledger, equipment, deviceHealth, preSessionCheck, gaps, alarms, integrity, fetch: fetchService, live, exportRequests },
       store,
     };
   } catch (err) {

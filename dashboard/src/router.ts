@@ -35,6 +35,7 @@ export const routes: RouteRecordRaw[] = [
   { path: '/equipment', name: 'equipment', component: () => import('./views/EquipmentView.vue'), meta: { navKey: 'nav.equipment' } },
   { path: '/exports', name: 'exports', component: () => import('./views/ExportsView.vue'), meta: { navKey: 'nav.exports' } },
   { path: '/reports', name: 'reports', component: () => import('./views/ReportView.vue'), meta: { navKey: 'nav.reports' } },
+  { path: '/audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { navKey: 'nav.audit', capability: 'audit.read' } },
   { path: '/users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { navKey: 'nav.users', capability: 'user.manage' } },
   { path: '/account', name: 'account', component: () => import('./views/AccountView.vue') },
   { path: '/public', name: 'public-ledger', component: () => import('./views/PublicLedgerView.vue'), meta: { public: true } },

@@ -220,5 +220,19 @@ describe.runIf(need(checks.chromium()))('footage export requests (Chromium)', ()
     expect(request).toMatchObject({ sessionId: null, roomId: fx.a.room, from: window.from, to: window.to, purpose: '核实评审专家违规使用手机', status: 'pending' });
     await row(sup, request!.id).waitFor();
     expect(await row(sup, request!.id).getAttribute('data-status')).toBe('pending');
+
+    // The entry's own trail, from the link on its page: who logged it and the hold on its footage,
+    // nothing about anything else (the export request is a row of its own subject).
+    await sup.goto(`${fx.server.url}/ledger/${entry.id}`);
+    await sup.tap('[data-testid=entry-audit]');
+    await sup.waitForURL((u) => u.pathname === '/audit');
+    const logged = sup.locator('[data-testid=audit-row][data-action="ledger.create"]');
+    await logged.waitFor();
+    const actions = await sup.locator('[data-testid=audit-row]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
+    expect(actions.sort()).toEqual(['hold.placed', 'ledger.create']);
+    expect(await sup.locator('[data-testid=audit-row][data-action="hold.placed"]').textContent()).toContain('设置录像保全');
+    expect(await logged.textContent()).toContain('登记台账记录');
+    expect(await logged.textContent()).toContain(supA.name);
+    expect(await sup.locator('[data-testid=audit-subject]').textContent()).toContain(entry.id);
   });
 });

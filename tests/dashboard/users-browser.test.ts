@@ -238,4 +238,40 @@ describe.runIf(need(checks.chromium()))('user administration (Chromium)', () => 
     expect(names).not.toContain('patrol-city');
     for (const scope of await page.locator('[data-testid=user-row] [data-testid=user-venues]').allTextContents()) expect(scope).toContain(fx.a.id);
   });
+
+  it('the audit trail shows who did what to the accounts, filtered by group; a city-wide admin checks the chain; a venue supervisor sees their venue only', async () => {
+    const auditNav = (page: Page) => page.locator('nav a.nav-link[href="/audit"]');
+    expect(await auditNav(admin).textContent()).toBe('审计日志');
+    await auditNav(admin).tap();
+    await admin.waitForURL((u) => u.pathname === '/audit');
+    await admin.locator('[data-testid=audit-row]').first().waitFor();
+    // The accounts this test made, in the dashboard's words, newest first.
+    await admin.selectOption('[data-testid=audit-filter-action]', 'user');
+    await admin.tap('[data-testid=audit-apply]');
+    await admin.waitForFunction("[...document.querySelectorAll('[data-testid=audit-row]')].every((r) => (r.getAttribute('data-action') || '').startsWith('user.'))");
+    const created = admin.locator('[data-testid=audit-row][data-action="user.create"]').filter({ hasText: USERNAME });
+    await created.waitFor();
+    expect(await created.textContent()).toContain('新建用户');
+    expect(await created.textContent()).toContain('admin-city');
+    const seqs = (await admin.locator('[data-testid=audit-row]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq')))));
+    expect([...seqs].sort((x, y) => y - x)).toEqual(seqs);
+
+    await admin.tap('[data-testid=audit-check]');
+    const result = admin.locator('[data-testid=audit-check-result]');
+    await result.waitFor();
+    expect(await result.getAttribute('data-ok')).toBe('true');
+    expect(await result.textContent()).toContain('日志链完整');
+
+    // A county supervisor reads the trail of their venue: no chain check, no row of another venue or of none.
+    const sup = await newPage();
+    await signIn(sup, 'supervisor-a', PASSWORD, '/audit');
+    await sup.locator('[data-testid=audit-row], [data-testid=audit-empty]').first().waitFor();
+    expect(await sup.locator('[data-testid=audit-check]').count()).toBe(0);
+    expect(await sup.locator('[data-testid=audit-row][data-action^="user."]').count()).toBe(0);
+    // An officer is offered no audit page.
+    const officer = await newPage();
+    await signIn(officer, 'patrol-a', PASSWORD);
+    await officer.locator('nav a.nav-link').first().waitFor();
+    expect(await auditNav(officer).count()).toBe(0);
+  });
 });

@@ -111,6 +111,9 @@ const CASES: Case[] = [
   { name: 'fetch footage from the venue', method: 'POST', path: (v) => `/api/cameras/${v.cameras[0]}/fetch?${segmentRange(v)}`, allowed: ALL, okStatus: 200 },
   { name: 'run the pre-session check', method: 'POST', path: (v) => `/api/sessions/${sessions.get(v.id)}/pre-check`, allowed: ['patrol', 'maintenance', 'supervisor', 'venue_admin', 'admin'], okStatus: 200 },
   { name: 'command a venue box', method: 'POST', path: (v) => `/api/venues/${v.id}/commands`, body: () => ({ command: 'nonsense' }), allowed: [], okStatus: 200 },
+  // The audit trail: read by those who answer for the venues, within scope; the chain walk is city-wide.
+  { name: 'audit trail of a venue', method: 'GET', path: (v) => `/api/audit?venueId=${v.id}`, allowed: ['supervisor', 'venue_admin', 'city_supervisor', 'admin'], okStatus: 200 },
+  { name: 'check the audit chain', method: 'POST', path: () => '/api/audit/check', allowed: ['city_supervisor', 'admin'], okStatus: 200, cityOnly: true },
   { name: 'change a category', method: 'PUT', path: () => '/api/ledger/categories/matrix_test', body: () => ({ subjectType: 'staff', zh: '测试', en: 'Test' }), allowed: ['admin'], okStatus: 204, cityOnly: true },
 ];
 

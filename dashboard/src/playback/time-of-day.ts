@@ -67,3 +67,14 @@ export function resolveClockInWindow(text: string, fromMs: number, toMs: number)
   const distance = (c: number) => (c < fromMs ? fromMs - c : c - toMs);
   return candidates.reduce((best, c) => (distance(c) < distance(best) ? c : best));
 }
+
+/**
+ * Local midnight of a `YYYY-MM-DD` day (plus whole days) as ISO, for date filters whose days are
+ * the user's local days; undefined for an empty or invalid day (that side of the range stays open).
+ */
+export function localMidnightIso(day: string, plusDays = 0): string | undefined {
+  if (!day) return undefined;
+  const d = new Date(`${day}T00:00:00`);
+  d.setDate(d.getDate() + plusDays);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
