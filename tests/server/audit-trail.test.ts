@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditChainCheck, AuditList } from '../../protocol/index.ts';
-import { startLedgerFixture, type Account, type LedgerFixture } from './ledger-fixture.ts';
-import { createPgDatabase, expectError } from './support.ts';
+import { startLedgerFixtureOn, type Account, type LedgerFixture } from './ledger-fixture.ts';
+import { expectError } from './support.ts';
 
 /**
  * The audit trail for its readers (`GET /api/audit`, `POST /api/audit/check`) on PGlite and on the
@@ -12,7 +12,6 @@ import { createPgDatabase, expectError } from './support.ts';
  */
 describe.each(['pglite', 'postgres'] as const)('audit trail on %s', (kind) => {
   let fx: LedgerFixture;
-  let drop: (() => Promise<void>) | null = null;
   const list = async (who: Account, query: string) => {
     const res = await fx.call('GET', `/api/audit?${query}`, who);
     expect(res.status, await res.clone().text()).toBe(200);
@@ -20,13 +19,7 @@ describe.each(['pglite', 'postgres'] as const)('audit trail on %s', (kind) => {
   };
 
   beforeAll(async () => {
-    let databaseUrl: string | null = null;
-    if (kind === 'postgres') {
-      const created = await createPgDatabase();
-      drop = created.drop;
-      databaseUrl = created.url;
-    }
-    fx = await startLedgerFixture({ databaseUrl });
+    fx = await startLedgerFixtureOn(kind);
     const { audit } = fx.server.services;
     const row = (action: string, venueId: string | null, subjectId: string, actor = 'supervisor-a') =>
       audit.append({ actorId: null, actor, action, venueId, subjectType: action.split('.')[0]!, subjectId, detail: { note: subjectId } });
@@ -39,7 +32,6 @@ describe.each(['pglite', 'postgres'] as const)('audit trail on %s', (kind) => {
   });
   afterAll(async () => {
     await fx?.stop();
-    await drop?.();
   });
 
   it('pages newest first without overlap or gaps; a county supervisor sees only their county', async () => {

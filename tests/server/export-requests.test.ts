@@ -3,8 +3,8 @@ import JSZip from 'jszip';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExportRequest, ExportRequestDetail, ExportRequestList, decodeMessage, topics, type UploadWindow } from '../../protocol/index.ts';
-import { startLedgerFixture, type Account, type LedgerFixture } from './ledger-fixture.ts';
-import { createPgDatabase, expectError } from './support.ts';
+import { startLedgerFixtureOn, type Account, type LedgerFixture } from './ledger-fixture.ts';
+import { expectError } from './support.ts';
 
 /**
  * Footage export requests (调取录像申请), over HTTP on a running centre, on PGlite and on the
@@ -15,19 +15,12 @@ import { createPgDatabase, expectError } from './support.ts';
 
 describe.each(['pglite', 'postgres'] as const)('footage export requests on %s', (kind) => {
   let fx: LedgerFixture;
-  let drop: (() => Promise<void>) | null = null;
   let sup: Account;
   let admin: Account;
   let sessionId: string;
 
   beforeAll(async () => {
-    let databaseUrl: string | null = null;
-    if (kind === 'postgres') {
-      const created = await createPgDatabase();
-      drop = created.drop;
-      databaseUrl = created.url;
-    }
-    fx = await startLedgerFixture({ databaseUrl });
+    fx = await startLedgerFixtureOn(kind);
     sup = fx.account('supervisor', 'A');
     admin = fx.account('admin', 'A');
     // A session around the fixture's stored segment of camera 1 in venue A.
@@ -39,7 +32,6 @@ describe.each(['pglite', 'postgres'] as const)('footage export requests on %s', 
   });
   afterAll(async () => {
     await fx?.stop();
-    await drop?.();
   });
 
   const request = async (who: Account, body: unknown) => fx.call('POST', '/api/exports', who, body);

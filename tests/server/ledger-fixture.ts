@@ -4,7 +4,7 @@ import { startServer, type RunningServer } from '../../server/app.ts';
 import argon2 from 'argon2';
 import { UserRepository } from '../../server/repositories/users.ts';
 import { hashToken, toApiUser } from '../../server/services/auth.ts';
-import { csrf, serverConfig, silent, tempDir, uniqueVenueId } from './support.ts';
+import { createPgDatabase, csrf, serverConfig, silent, tempDir, uniqueVenueId } from './support.ts';
 
 let sharedHash: Promise<string> | undefined;
 
@@ -124,6 +124,30 @@ export async function startLedgerFixture(overrides: Record<string, unknown> = {}
     stop: async () => {
       await server.stop();
       tmp.remove();
+    },
+  };
+}
+
+/**
+ * The fixture on PGlite, or on a fresh database of the PostgreSQL server on 127.0.0.1:5432, which
+ * its stop() drops: the data-layer tests run every case on both.
+ */
+export async function startLedgerFixtureOn(kind: 'pglite' | 'postgres', overrides: Record<string, unknown> = {}): Promise<LedgerFixture> {
+  if (kind === 'pglite') return startLedgerFixture(overrides);
+  const pg = await createPgDatabase();
+  let fx: LedgerFixture;
+  try {
+    fx = await startLedgerFixture({ ...overrides, databaseUrl: pg.url });
+  } catch (err) {
+    await pg.drop();
+    throw err;
+  }
+  const stop = fx.stop;
+  return {
+    ...fx,
+    stop: async () => {
+      await stop();
+      await pg.drop();
     },
   };
 }

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CityOverview, encodeMessage } from '../../protocol/index.ts';
 import { dayBounds, localDay } from '../../server/services/calendar.ts';
-import { startLedgerFixture, type LedgerFixture } from './ledger-fixture.ts';
-import { createPgDatabase } from './support.ts';
+import { startLedgerFixtureOn, type LedgerFixture } from './ledger-fixture.ts';
 
 /**
  * The city overview (`GET /api/overview`) on PGlite and on the PostgreSQL server: each county's
@@ -22,20 +21,12 @@ it('a local day runs from local midnight to the next, month ends included', () =
 
 describe.each(['pglite', 'postgres'] as const)('city overview on %s', (kind) => {
   let fx: LedgerFixture;
-  let drop: (() => Promise<void>) | null = null;
 
   beforeAll(async () => {
-    let databaseUrl: string | null = null;
-    if (kind === 'postgres') {
-      const created = await createPgDatabase();
-      drop = created.drop;
-      databaseUrl = created.url;
-    }
-    fx = await startLedgerFixture({ databaseUrl });
+    fx = await startLedgerFixtureOn(kind);
   });
   afterAll(async () => {
     await fx?.stop();
-    await drop?.();
   });
 
   it('counts each county from its tables, for today’s local day; a county user sees their county only', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserAccount, UserAccountList } from '../../protocol/index.ts';
-import { PASSWORD, startLedgerFixture, type Account, type LedgerFixture } from './ledger-fixture.ts';
-import { createPgDatabase, csrf, expectError } from './support.ts';
+import { PASSWORD, startLedgerFixtureOn, type Account, type LedgerFixture } from './ledger-fixture.ts';
+import { csrf, expectError } from './support.ts';
 
 /**
  * User administration over HTTP, on PGlite and on the PostgreSQL server: an administrator makes,
@@ -12,24 +12,16 @@ import { createPgDatabase, csrf, expectError } from './support.ts';
 
 describe.each(['pglite', 'postgres'] as const)('user administration on %s', (kind) => {
   let fx: LedgerFixture;
-  let drop: (() => Promise<void>) | null = null;
   let admin: Account;
   let vadmin: Account;
 
   beforeAll(async () => {
-    let databaseUrl: string | null = null;
-    if (kind === 'postgres') {
-      const created = await createPgDatabase();
-      drop = created.drop;
-      databaseUrl = created.url;
-    }
-    fx = await startLedgerFixture({ databaseUrl });
+    fx = await startLedgerFixtureOn(kind);
     admin = fx.account('admin', 'city');
     vadmin = fx.account('venue_admin', 'A');
   });
   afterAll(async () => {
     await fx?.stop();
-    await drop?.();
   });
 
   const signIn = (username: string, password: string) =>
