@@ -1,5 +1,5 @@
 import type { LedgerAction } from './ledger.ts';
-import type { Role } from './rooms.ts';
+import { Role } from './rooms.ts';
 
 /**
  * Who may do what, in one table the centre enforces (server/services/access.ts) and the dashboard
@@ -59,3 +59,21 @@ export function can(user: { role: Role }, capability: Capability): boolean {
   return CAPABILITIES[capability].includes(user.role);
 }
 
+
+/**
+ * Each role's name as people read it: the dashboard's translations take them from here, and the
+ * centre names roles in its Chinese refusals with the same words.
+ */
+export const ROLE_NAMES: Record<Role, { zh: string; en: string }> = {
+  admin: { zh: '系统管理员', en: 'Administrator' },
+  patrol: { zh: '巡场人员', en: 'Patrol officer' },
+  supervisor: { zh: '监督人员', en: 'Supervisor' },
+  maintenance: { zh: '运维人员', en: 'Maintenance' },
+  venue_admin: { zh: '场地管理员', en: 'Venue administrator' },
+  city_supervisor: { zh: '市级监督人员', en: 'City supervisor' },
+};
+
+/** The role names in one language, as the dashboard's message table wants them. */
+export function roleNames(language: 'zh' | 'en'): Record<Role, string> {
+  return Object.fromEntries(Role.options.map((r) => [r, ROLE_NAMES[r][language]])) as Record<Role, string>;
+}

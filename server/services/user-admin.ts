@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { Role, User, UserAccount, UserAccountList, UserCreate, UserUpdate } from '../../protocol/index.ts';
+import { ROLE_NAMES, type Role, type User, type UserAccount, type UserAccountList, type UserCreate, type UserUpdate } from '../../protocol/index.ts';
 import type { UserRow } from '../db/schema.ts';
 import type { UserRepository } from '../repositories/users.ts';
 import type { VenueRepository } from '../repositories/venues.ts';
-import { requireCapability, ROLE_ZH } from './access.ts';
+import { requireCapability } from './access.ts';
 import type { AuditService } from './audit.ts';
 import { toApiUser, type AuthService } from './auth.ts';
 import { AppError } from './errors.ts';
@@ -112,7 +112,7 @@ export class UserAdminService {
       if (!VENUE_ROLES.includes(role)) {
         throw new AppError('forbidden', {
           en: `a ${actor.role} account${actor.venueIds ? ' of some venues' : ''} cannot give the role ${role}: ask a city-wide administrator`,
-          zh: `${actor.venueIds ? '部分场地的' : ''}${ROLE_ZH[actor.role]}账号不能授予“${ROLE_ZH[role]}”角色：请联系全市范围的系统管理员`,
+          zh: `${actor.venueIds ? '部分场地的' : ''}${ROLE_NAMES[actor.role].zh}账号不能授予“${ROLE_NAMES[role].zh}”角色：请联系全市范围的系统管理员`,
         });
       }
       if (venueIds === null) throw new AppError('forbidden', { en: 'only a city-wide administrator can give access to the whole city: name venues of your own', zh: '只有全市范围的系统管理员可以授予全市权限：请选择您所属的场地' });

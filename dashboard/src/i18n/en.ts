@@ -1,3 +1,4 @@
+import { roleNames } from '../../../protocol/access.ts';
 import type zh from './zh-CN.ts';
 
 /** English. Typed against zh-CN so a missing key is a compile error, not a blank label. */
@@ -265,14 +266,7 @@ const en: typeof zh = {
     submitting: 'Saving…',
     saved: 'Saved',
   },
-  roles: {
-    admin: 'Administrator',
-    patrol: 'Patrol officer',
-    supervisor: 'Supervisor',
-    maintenance: 'Maintenance',
-    venue_admin: 'Venue administrator',
-    city_supervisor: 'City supervisor',
-  },
+  roles: roleNames('en'),
   login: {
     title: 'Sign in',
     subtitle: 'Public resource trading centre · full electronic monitoring and patrol management',

@@ -1,3 +1,5 @@
+import { roleNames } from '../../../protocol/access.ts';
+
 /** Simplified Chinese: the default. Vocabulary follows the centres' own terms (see shared/brief). */
 export default {
   app: {
@@ -263,14 +265,7 @@ export default {
     submitting: '正在保存…',
     saved: '已保存',
   },
-  roles: {
-    admin: '系统管理员',
-    patrol: '巡场人员',
-    supervisor: '监督人员',
-    maintenance: '运维人员',
-    venue_admin: '场地管理员',
-    city_supervisor: '市级监督人员',
-  },
+  roles: roleNames('zh'),
   login: {
     title: '登录',
     subtitle: '公共资源交易中心 · 全程电子监控与巡场管理',
