@@ -138,7 +138,9 @@ describe.runIf(need(checks.chromium()))('device-health board in the browser', ()
     // Maintenance sends a command to the box from the board: a snapshot of the camera still on.
     await page.getByTestId(`device-${venueId}.cam-2`).locator('button', { hasText: '抓图' }).click();
     await page.waitForSelector(`[data-testid="device-${venueId}.cam-2"] img.snapshot`, { timeout: 30_000 });
-    expect(await page.getByTestId('command-note').textContent()).toContain('bytes');
+    // Said in Chinese, the box's own detail after it.
+    expect(await page.getByTestId('command-note').textContent()).toMatch(/^“抓图”已完成：.*bytes/);
+    expect(await page.getByTestId('command-note').getAttribute('data-ok')).toBe('true');
     await page.close();
   }, 120_000);
 });

@@ -409,6 +409,8 @@ const en: typeof zh = {
     sensorNums: 'value {value} · battery {battery}% · link {link}',
     rescan: 'Rescan devices',
     snapshot: 'Snapshot',
+    commandDone: '“{command}” done: {detail}',
+    commandFailed: 'The venue box did not complete “{command}”: {detail}',
     assignRoom: 'Assign room',
     roomEvents: 'Room events',
     noRoomEvents: 'No room events yet.',

@@ -420,6 +420,8 @@ export default {
     sensorNums: '读数 {value} · 电量 {battery}% · 信号 {link}',
     rescan: '重新扫描设备',
     snapshot: '抓图',
+    commandDone: '“{command}”已完成：{detail}',
+    commandFailed: '场地主机未能完成“{command}”：{detail}',
     assignRoom: '分配房间',
     roomEvents: '房间事件',
     noRoomEvents: '暂无房间事件。',
