@@ -16,6 +16,8 @@ export const PreSessionCheckItem = z.object({
   check: PreSessionCheckName,
   ok: z.boolean(),
   detail: z.string(),
+  /** The same in Chinese; absent from results stored before it was kept. */
+  detailZh: z.string().optional(),
 });
 export type PreSessionCheckItem = z.infer<typeof PreSessionCheckItem>;
 

@@ -8,12 +8,6 @@ import type { SessionRepository, SessionWithPlace } from '../repositories/sessio
 import type { DeviceHealthService } from './device-health.ts';
 import { AppError, type UserText } from './errors.ts';
 
-/** A check's result and, for the alert a failure raises, its detail in Chinese. */
-interface Checked {
-  item: PreSessionCheckItem;
-  detailZh: string;
-}
-
 const CHECK_ZH: Record<PreSessionCheckItem['check'], string> = { present: '配置', online: '在线', recording: '录像', audio: '音频', clock: '时钟', shielding: '信号屏蔽' };
 
 /**
@@ -39,15 +33,15 @@ export class PreSessionCheckService {
   ) {}
 
   /** The checks of one session's room as things stand now. */
-  private async evaluate(s: SessionWithPlace): Promise<Checked[]> {
+  private async evaluate(s: SessionWithPlace): Promise<PreSessionCheckItem[]> {
     const [roomCameras, current] = await Promise.all([
       this.db.select().from(cameras).where(eq(cameras.roomId, s.roomId)),
       this.db.select().from(deviceHealth).where(eq(deviceHealth.roomId, s.roomId)),
     ]);
     const byId = new Map(current.map((r) => [r.deviceId, r]));
-    const items: Checked[] = [];
+    const items: PreSessionCheckItem[] = [];
     const add = (deviceId: string, name: string, kind: PreSessionCheckItem['kind'], check: PreSessionCheckItem['check'], ok: boolean, detail: UserText): void => {
-      items.push({ item: { deviceId, name, kind, check, ok, detail: detail.en }, detailZh: detail.zh });
+      items.push({ deviceId, name, kind, check, ok, detail: detail.en, detailZh: detail.zh });
     };
     const cameraIds = new Set([...roomCameras.map((c) => c.id), ...current.filter((r) => r.kind === 'camera').map((r) => r.deviceId)]);
     if (cameraIds.size === 0) add(s.roomId, s.roomName, 'room', 'present', false, { en: 'no camera is assigned to this room: the session would not be recorded', zh: '该房间没有配置摄像机：场次将无法录像' });
@@ -80,25 +74,24 @@ export class PreSessionCheckService {
   async run(sessionId: string, now = new Date()): Promise<PreSessionCheckResult> {
     const s = await this.sessions.get(sessionId);
     if (!s) throw new AppError('not_found', { en: `session ${sessionId} does not exist`, zh: `场次 ${sessionId} 不存在` });
-    const checked = await this.evaluate(s);
-    const items = checked.map((c) => c.item);
+    const items = await this.evaluate(s);
     const result: PreSessionCheckResult = { sessionId: s.id, roomId: s.roomId, roomName: s.roomName, checkedAt: now.toISOString(), ok: items.every((i) => i.ok), items };
     await this.db
       .insert(preSessionChecks)
       .values({ sessionId: s.id, checkedAt: now, ok: result.ok, result })
       .onConflictDoUpdate({ target: preSessionChecks.sessionId, set: { checkedAt: now, ok: result.ok, result } });
-    const failing = new Map<string, Checked[]>();
-    for (const c of checked.filter((c) => !c.item.ok)) failing.set(c.item.deviceId, [...(failing.get(c.item.deviceId) ?? []), c]);
+    const failing = new Map<string, PreSessionCheckItem[]>();
+    for (const i of items.filter((i) => !i.ok)) failing.set(i.deviceId, [...(failing.get(i.deviceId) ?? []), i]);
     for (const [deviceId, fails] of failing) {
-      const name = fails[0]!.item.name;
+      const name = fails[0]!.name;
       const at = s.plannedStart.toISOString();
       await this.health.raise(s.venueId, deviceId, s.roomId, 'pre_session_check', {
         en:
           `pre-session check failed in ${s.roomName} (${s.roomId}) for ${name} (${deviceId}) before session ${s.projectCode} ${s.projectName} ` +
-          `at ${at}: ${fails.map((f) => `${f.item.check}: ${f.item.detail}`).join('; ')} — arrange a fallback recording`,
+          `at ${at}: ${fails.map((f) => `${f.check}: ${f.detail}`).join('; ')} — arrange a fallback recording`,
         zh:
           `场次 ${s.projectCode} ${s.projectName}（${at} 开始）的场前检查未通过：${s.roomName}（${s.roomId}）的 ${name}（${deviceId}）——` +
-          `${fails.map((f) => `${CHECK_ZH[f.item.check]}：${f.detailZh}`).join('；')}。请安排备用录像`,
+          `${fails.map((f) => `${CHECK_ZH[f.check]}：${f.detailZh ?? f.detail}`).join('；')}。请安排备用录像`,
       }, now);
     }
     this.log[result.ok ? 'info' : 'warn']({ sessionId: s.id, roomId: s.roomId, venueId: s.venueId, failures: failing.size }, result.ok ? 'pre-session check passed' : 'pre-session check failed');

@@ -94,4 +94,37 @@ describe.runIf(need(checks.chromium()))('booking a session (Chromium)', () => {
     expect(await offered('patrol-a')).toBe(false);
     expect(await offered('city_supervisor-city')).toBe(false);
   });
+
+  it('the session page shows the pre-session check, failures first, and checks again on demand, in either language', async () => {
+    const sessions = SessionList.parse(await (await fx.call('GET', '/api/sessions', fx.account('supervisor', 'A'))).json()).sessions;
+    const bk1 = sessions.find((x) => x.projectCode === 'BK-1')!;
+    await page.goto(`${fx.server.url}/sessions/${bk1.id}`);
+    const panel = page.getByTestId('precheck');
+    await page.getByTestId('precheck-none').waitFor();
+    await page.getByTestId('precheck-run').click();
+    await page.getByTestId('precheck-verdict').waitFor();
+    // The fixture's cameras never reported health: both fail "online", and the failures come first.
+    expect(await panel.getAttribute('data-ok')).toBe('false');
+    expect(await page.getByTestId('precheck-verdict').textContent()).toBe('Failed');
+    const rows = page.getByTestId('precheck-item');
+    // What passed is folded away; the failures are in view.
+    const visible: (string | null)[] = [];
+    for (const r of await rows.all()) if (await r.isVisible()) visible.push(await r.getAttribute('data-ok'));
+    expect(visible.length).toBeGreaterThanOrEqual(2);
+    expect(visible.every((ok) => ok === 'false')).toBe(true);
+    const offline = rows.filter({ hasText: fx.a.cameras[0]! }).and(page.locator('[data-check=online]'));
+    expect(await offline.textContent()).toContain('offline (no health report)');
+
+    // Kept at the centre (a reload reads it back), and in Chinese after the switch in the top bar.
+    await page.reload();
+    await page.getByTestId('precheck-verdict').waitFor();
+    expect(await page.getByTestId('precheck-verdict').textContent()).toBe('Failed');
+    await page.selectOption('[data-testid=language-switch]', 'zh-CN');
+    try {
+      await expect.poll(() => page.getByTestId('precheck-verdict').textContent()).toBe('未通过');
+      expect(await rows.filter({ hasText: fx.a.cameras[0]! }).and(page.locator('[data-check=online]')).textContent()).toContain('离线（没有健康报告）');
+    } finally {
+      await page.selectOption('[data-testid=language-switch]', 'en');
+    }
+  });
 });

@@ -94,6 +94,9 @@ describe('pre-session check (PostgreSQL)', () => {
     const failing = result.items.filter((i) => !i.ok);
     expect(new Set(failing.map((i) => i.deviceId))).toEqual(new Set([dead]));
     expect(failing.map((i) => i.check)).toEqual(expect.arrayContaining(['online', 'recording']));
+    // Each result also in Chinese, for the session page.
+    expect(failing.find((i) => i.check === 'recording')?.detailZh).toBe('未在录像');
+    expect(result.items.find((i) => i.deviceId === good && i.check === 'online')?.detailZh).toBe('在线');
     expect(result.items.filter((i) => i.deviceId === good).map((i) => [i.check, i.ok])).toEqual([
       ['online', true],
       ['recording', true],

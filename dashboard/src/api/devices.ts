@@ -2,6 +2,7 @@ import { Alert, AlertList, DeviceHistory, DeviceList } from '../../../protocol/h
 import { RoomEventList } from '../../../protocol/room-events.ts';
 import { DeviceHealthEntry } from '../../../protocol/health.ts';
 import { CommandReply, type BoxCommandName } from '../../../protocol/messages.ts';
+import { PreSessionCheckResult } from '../../../protocol/pre-session-check.ts';
 import { request } from './client.ts';
 
 /** Device-health calls of the centre's API (board, history, alerts). */
@@ -14,4 +15,7 @@ export const devicesApi = {
   command: (venueId: string, command: BoxCommandName, cameraId?: string) =>
     request(`/api/venues/${encodeURIComponent(venueId)}/commands`, CommandReply, { method: 'POST', body: cameraId ? { command, cameraId } : { command } }),
   acknowledge: (id: string) => request(`/api/alerts/${encodeURIComponent(id)}/acknowledge`, Alert, { method: 'POST' }),
+  /** The session's last pre-session check; 404 (not_found) when it has not been checked yet. */
+  preCheck: (sessionId: string) => request(`/api/sessions/${encodeURIComponent(sessionId)}/pre-check`, PreSessionCheckResult),
+  runPreCheck: (sessionId: string) => request(`/api/sessions/${encodeURIComponent(sessionId)}/pre-check`, PreSessionCheckResult, { method: 'POST' }),
 };
