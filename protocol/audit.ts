@@ -4,7 +4,8 @@ import { IsoTime, VenueId } from './ids.ts';
 /**
  * The audit trail as its readers see it (GET /api/audit): who watched, exported, changed the
  * ledger, signed in or managed accounts, newest first, a page at a time. A venue's staff see their
- * venues' rows; rows of no venue (sign-ins, accounts, the category list) only city-wide readers.
+ * venues' rows (an account of one venue is that venue's); rows of no venue (sign-ins, city and
+ * multi-venue accounts, the category list) only city-wide readers.
  */
 export const AuditQuery = z
   .object({

@@ -12,6 +12,15 @@ import { AppError } from './errors.ts';
 const VENUE_ROLES: readonly Role[] = ['patrol', 'supervisor', 'maintenance', 'venue_admin'];
 
 /**
+ * The venue an account's audit rows belong to: an account of one venue is that venue's business,
+ * so its administrator and supervisors read them in the trail; an account of several venues or of
+ * the whole city stays with the city's readers.
+ */
+function venueOfAccount(account: { venueIds: string[] | null }): string | null {
+  return account.venueIds?.length === 1 ? account.venueIds[0]! : null;
+}
+
+/**
  * User administration. A city-wide administrator manages every account; a venue administrator (or
  * an administrator of some venues) manages the accounts scoped to their own venues only, and gives
  * only the roles of a county venue (never admin, never city-wide). Accounts are disabled, not
@@ -46,7 +55,7 @@ export class UserAdminService {
       if (await this.users.byUsername(input.username)) throw new AppError('conflict', { en: `the username "${input.username}" is taken: choose another`, zh: `用户名“${input.username}”已被占用：请换一个` });
       throw err;
     }
-    await this.audit.append({ actorId: actor.id, actor: actor.username, action: 'user.create', venueId: null, subjectType: 'user', subjectId: row.id, detail: { username: row.username, role: row.role, venueIds: row.venueIds } });
+    await this.audit.append({ actorId: actor.id, actor: actor.username, action: 'user.create', venueId: venueOfAccount(row), subjectType: 'user', subjectId: row.id, detail: { username: row.username, role: row.role, venueIds: row.venueIds } });
     this.logger.info({ username: row.username, role: row.role, by: actor.username }, 'user account created');
     return this.toApi(row, actor);
   }
@@ -66,7 +75,7 @@ export class UserAdminService {
     if (!after) throw new AppError('not_found', { en: `user ${id} does not exist`, zh: `用户 ${id} 不存在` });
     if (narrowed) await this.users.deleteSessionsOf(id);
     const view = (r: UserRow) => ({ displayName: r.displayName, role: r.role, venueIds: r.venueIds ?? null, disabled: r.disabledAt !== null });
-    await this.audit.append({ actorId: actor.id, actor: actor.username, action: 'user.update', venueId: null, subjectType: 'user', subjectId: id, detail: { username: before.username, before: view(before), after: view(after), signedOut: narrowed } });
+    await this.audit.append({ actorId: actor.id, actor: actor.username, action: 'user.update', venueId: venueOfAccount(after) ?? venueOfAccount(before), subjectType: 'user', subjectId: id, detail: { username: before.username, before: view(before), after: view(after), signedOut: narrowed } });
     this.logger.info({ username: before.username, by: actor.username, signedOut: narrowed }, 'user account changed');
     return this.toApi(after, actor);
   }
@@ -76,13 +85,13 @@ export class UserAdminService {
     requireCapability(actor, 'user.manage', { en: 'reset passwords', zh: '重置密码' });
     const row = await this.managed(id, actor);
     await this.auth.setPassword(row.id, password);
-    await this.audit.append({ actorId: actor.id, actor: actor.username, action: 'user.password_reset', venueId: null, subjectType: 'user', subjectId: id, detail: { username: row.username } });
+    await this.audit.append({ actorId: actor.id, actor: actor.username, action: 'user.password_reset', venueId: venueOfAccount(row), subjectType: 'user', subjectId: id, detail: { username: row.username } });
   }
 
   /** The signed-in user's own password (any role); the session that changed it stays signed in. */
   async changeOwnPassword(actor: User, current: string, next: string, keepTokenHash: string | null): Promise<void> {
     await this.auth.changePassword(actor, current, next, keepTokenHash);
-    await this.audit.append({ actorId: actor.id, actor: actor.username, action: 'user.password_change', venueId: null, subjectType: 'user', subjectId: actor.id });
+    await this.audit.append({ actorId: actor.id, actor: actor.username, action: 'user.password_change', venueId: venueOfAccount(actor), subjectType: 'user', subjectId: actor.id });
   }
 
   /** An account the actor may change; others are as unknown as missing ones. */

@@ -262,12 +262,15 @@ describe.runIf(need(checks.chromium()))('user administration (Chromium)', () => 
     expect(await result.getAttribute('data-ok')).toBe('true');
     expect(await result.textContent()).toContain('日志链完整');
 
-    // A county supervisor reads the trail of their venue: no chain check, no row of another venue or of none.
+    // A county supervisor reads the trail of their venue: no chain check, no row of another venue or
+    // of none — and the account made for venue A is venue A's business, so its creation is there.
     const sup = await newPage();
     await signIn(sup, 'supervisor-a', PASSWORD, '/audit');
-    await sup.locator('[data-testid=audit-row], [data-testid=audit-empty]').first().waitFor();
+    await sup.locator('[data-testid=audit-row]').first().waitFor();
     expect(await sup.locator('[data-testid=audit-check]').count()).toBe(0);
-    expect(await sup.locator('[data-testid=audit-row][data-action^="user."]').count()).toBe(0);
+    const venues = await sup.locator('[data-testid=audit-row] td:nth-child(4)').allTextContents();
+    expect(new Set(venues)).toEqual(new Set([`场地 ${fx.a.id}`]));
+    expect(await sup.locator('[data-testid=audit-row][data-action="user.create"]').filter({ hasText: USERNAME }).count()).toBe(1);
     // An officer is offered no audit page.
     const officer = await newPage();
     await signIn(officer, 'patrol-a', PASSWORD);

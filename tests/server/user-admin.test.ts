@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UserAccount, UserAccountList } from '../../protocol/index.ts';
+import { AuditList, UserAccount, UserAccountList } from '../../protocol/index.ts';
 import { PASSWORD, startLedgerFixtureOn, type Account, type LedgerFixture } from './ledger-fixture.ts';
 import { csrf, expectError } from './support.ts';
 
@@ -95,6 +95,10 @@ describe.each(['pglite', 'postgres'] as const)('user administration on %s', (kin
     await expectError(await fx.call('POST', '/api/users', vadmin, { username: `x2-${kind}`, displayName: 'X', role: 'patrol', venueIds: null, password: 'venue password 1' }), 403, 'forbidden', /whole city/);
     await expectError(await fx.call('POST', '/api/users', vadmin, { username: `x3-${kind}`, displayName: 'X', role: 'patrol', venueIds: [fx.b.id], password: 'venue password 1' }), 403, 'forbidden', /own venues/);
     await expectError(await fx.call('PATCH', `/api/users/${mine.id}`, vadmin, { role: 'city_supervisor' }), 403, 'forbidden');
+    // The account is venue A's business: its creation is a row of venue A, which its administrator reads in the trail.
+    const trail = AuditList.parse(await (await fx.call('GET', `/api/audit?action=user.create&subjectType=user&subjectId=${mine.id}`, vadmin)).json());
+    expect(trail.entries).toHaveLength(1);
+    expect(trail.entries[0]).toMatchObject({ actor: vadmin.name, venueId: fx.a.id, detail: { username: `zhao.lei-${kind}` } });
     // Accounts outside their venues are unknown to them.
     const patrolCity = fx.account('patrol', 'city');
     await expectError(await fx.call('PATCH', `/api/users/${patrolCity.user.id}`, vadmin, { disabled: true }), 404, 'not_found');
