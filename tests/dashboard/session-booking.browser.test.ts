@@ -112,6 +112,9 @@ describe.runIf(need(checks.chromium()))('booking a session (Chromium)', () => {
     for (const r of await rows.all()) if (await r.isVisible()) visible.push(await r.getAttribute('data-ok'));
     expect(visible.length).toBeGreaterThanOrEqual(2);
     expect(visible.every((ok) => ok === 'false')).toBe(true);
+    await page.getByTestId('precheck-passes').click();
+    expect(await rows.count()).toBeGreaterThan(visible.length);
+    expect(await page.locator('[data-testid=precheck-item][data-ok=true]').count()).toBeGreaterThan(0);
     const offline = rows.filter({ hasText: fx.a.cameras[0]! }).and(page.locator('[data-check=online]'));
     expect(await offline.textContent()).toContain('offline (no health report)');
 

@@ -491,6 +491,7 @@ const en: typeof zh = {
     run: 'Check now',
     running: 'Checking…',
     passedItems: '{count} checks passed',
+    hidePassed: 'Hide the checks that passed',
     none: 'Not checked yet: the centre checks before the session starts, or check now.',
     checks: {
       present: 'Set up',

@@ -490,6 +490,7 @@ export default {
     run: '立即检查',
     running: '正在检查…',
     passedItems: '已通过的 {count} 项',
+    hidePassed: '收起已通过的项',
     none: '该场次尚未检查：场次开始前会自动检查，也可以现在检查。',
     checks: {
       present: '配置',
