@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IsoTime, VenueId } from './ids.ts';
+import { IsoTime, Uuid, VenueId } from './ids.ts';
 
 /**
  * The audit trail as its readers see it (GET /api/audit): who watched, exported, changed the
@@ -16,6 +16,12 @@ export const AuditQuery = z
     actor: z.string().min(1).max(64).optional(),
     subjectType: z.string().min(1).max(32).optional(),
     subjectId: z.string().min(1).max(200).optional(),
+    /**
+     * Rows about one bid session: its room's footage watched (playlists of a range that overlaps
+     * the session with its pre/post roll, live view during it), exports of such a range, and its
+     * ledger entries.
+     */
+    sessionId: Uuid.optional(),
     from: IsoTime.optional(),
     to: IsoTime.optional(),
     /** Rows older than this sequence number: the next page (`nextBefore` of the last). */

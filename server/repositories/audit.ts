@@ -1,6 +1,7 @@
-import { and, desc, eq, gte, inArray, like, lt, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, like, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
-import { auditLog, type AuditRow } from '../db/schema-ledger.ts';
+import { exportRequests } from '../db/schema-exports.ts';
+import { auditLog, ledgerEntries, type AuditRow } from '../db/schema-ledger.ts';
 
 export interface AuditSearch {
   /** The reader's venues; null = every row, including rows of no venue. */
@@ -10,6 +11,8 @@ export interface AuditSearch {
   actor?: string;
   subjectType?: string;
   subjectId?: string;
+  /** Rows about a bid session's footage and ledger entries (sessions.ts footageScope). */
+  session?: { id: string; roomId: string; cameraIds: string[]; from: Date; to: Date };
   from?: Date;
   to?: Date;
   before?: number;
@@ -30,6 +33,7 @@ export class AuditRepository {
       q.actor ? eq(auditLog.actor, q.actor) : undefined,
       q.subjectType ? eq(auditLog.subjectType, q.subjectType) : undefined,
       q.subjectId ? eq(auditLog.subjectId, q.subjectId) : undefined,
+      q.session ? aboutSession(q.session) : undefined,
       q.from ? gte(auditLog.at, q.from) : undefined,
       q.to ? lt(auditLog.at, q.to) : undefined,
       q.before ? lt(auditLog.seq, q.before) : undefined,
@@ -42,4 +46,23 @@ export class AuditRepository {
       .orderBy(desc(auditLog.seq))
       .limit(q.limit + 1);
   }
+}
+
+/**
+ * A session's rows: playlists of its cameras for a range overlapping its span (the range is in the
+ * row's detail, as the reader asked for it), live view of them during it, exports of its room
+ * overlapping it (with their approval, download and withdrawal rows), and its ledger entries.
+ * Single segment fetches are left out: each follows a playlist row, one per 2 s of footage played.
+ */
+function aboutSession(s: NonNullable<AuditSearch['session']>): SQL {
+  const ofCameras = s.cameraIds.length > 0 ? and(eq(auditLog.subjectType, 'camera'), inArray(auditLog.subjectId, s.cameraIds)) : sql`false`;
+  return or(
+    and(ofCameras, eq(auditLog.action, 'footage.playlist'), sql`(${auditLog.detail}->>'from')::timestamptz < ${s.to.toISOString()}::timestamptz`, sql`(${auditLog.detail}->>'to')::timestamptz > ${s.from.toISOString()}::timestamptz`),
+    and(ofCameras, like(auditLog.action, 'footage.live%'), gte(auditLog.at, s.from), lt(auditLog.at, s.to)),
+    and(
+      eq(auditLog.subjectType, 'export_request'),
+      sql`${auditLog.subjectId} in (select ${exportRequests.id}::text from ${exportRequests} where ${exportRequests.roomId} = ${s.roomId} and ${exportRequests.fromAt} < ${s.to.toISOString()}::timestamptz and ${exportRequests.toAt} > ${s.from.toISOString()}::timestamptz)`,
+    ),
+    and(eq(auditLog.subjectType, 'ledger_entry'), sql`${auditLog.subjectId} in (select ${ledgerEntries.id}::text from ${ledgerEntries} where ${ledgerEntries.sessionId} = ${s.id})`),
+  )!;
 }

@@ -4,6 +4,7 @@ import type { AuditRow } from '../db/schema-ledger.ts';
 import type { AuditRepository } from '../repositories/audit.ts';
 import { canSeeVenue, requireCapability } from './access.ts';
 import type { AuditService } from './audit.ts';
+import type { SessionService } from './sessions.ts';
 import { AppError } from './errors.ts';
 
 type Reader = Pick<User, 'id' | 'username' | 'role' | 'venueIds'>;
@@ -33,6 +34,7 @@ export class AuditTrailService {
   constructor(
     private readonly repo: AuditRepository,
     private readonly audit: AuditService,
+    private readonly sessions: Pick<SessionService, 'footageScope'>,
     private readonly log: Logger,
   ) {}
 
@@ -41,6 +43,8 @@ export class AuditTrailService {
     if (q.venueId && !canSeeVenue(user, q.venueId)) {
       throw new AppError('not_found', { en: `venue "${q.venueId}" does not exist: GET /api/venues lists the venues you can see`, zh: `场地“${q.venueId}”不存在：请从您可查看的场地中选择` });
     }
+    // A session outside the reader's venues is not found, the same way.
+    const scope = q.sessionId ? await this.sessions.footageScope(q.sessionId, user) : null;
     requireCapability(user, 'audit.read', { en: 'read the audit trail', zh: '查看审计日志' });
     const rows = await this.repo.search({
       scope: user.venueIds,
@@ -49,6 +53,7 @@ export class AuditTrailService {
       actor: q.actor,
       subjectType: q.subjectType,
       subjectId: q.subjectId,
+      session: scope ? { id: scope.session.id, roomId: scope.session.roomId, cameraIds: scope.cameraIds, from: scope.from, to: scope.to } : undefined,
       from: q.from ? new Date(q.from) : undefined,
       to: q.to ? new Date(q.to) : undefined,
       before: q.before,

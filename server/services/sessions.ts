@@ -193,6 +193,21 @@ export class SessionService {
     return gaps.filter((g) => g.kind === 'audio' || g.to !== end || g.cause != null || Date.parse(g.to) - Date.parse(g.from) > lagMs);
   }
 
+  /**
+   * A session's footage: its room's cameras from planned start − pre-roll to planned end +
+   * post-roll, the span its upload window holds (what "who watched this session" asks about).
+   */
+  async footageScope(id: string, user: Pick<User, 'venueIds'>): Promise<{ session: BidSession; cameraIds: string[]; from: Date; to: Date }> {
+    const session = await this.find(id, user);
+    const cameras = await this.venues.camerasInRoom(session.roomId);
+    return {
+      session,
+      cameraIds: cameras.map((c) => c.id),
+      from: new Date(Date.parse(session.plannedStart) - this.settings.preRollMinutes * 60_000),
+      to: new Date(Date.parse(session.plannedEnd) + this.settings.postRollMinutes * 60_000),
+    };
+  }
+
   /** The upload windows of one venue: each session's room from planned start − pre-roll to end + post-roll. */
   async windowsFor(venueId: string, now = new Date()): Promise<UploadWindow[]> {
     const pre = this.settings.preRollMinutes * 60_000;

@@ -120,6 +120,16 @@ describe.runIf(need(checks.chromium()))('footage export requests (Chromium)', ()
     await row(sup, request!.id).locator('[data-testid=export-details]').tap();
     await sup.waitForSelector(`[data-testid=export-row][data-id="${request!.id}"] [data-testid=export-cameras] tbody tr`);
     expect(await row(sup, request!.id).locator('[data-testid=export-cameras] tbody tr').count()).toBe(fx.a.cameras.length);
+
+    // The session's own trail, from its page: the request, its approval, the download, and the
+    // playlists the session page loaded for its cameras.
+    await sup.goto(`${fx.server.url}/sessions/${session.id}`);
+    await sup.tap('[data-testid=session-audit]');
+    await sup.waitForURL((u) => u.pathname === '/audit' && u.searchParams.get('sessionId') === session.id);
+    await sup.locator('[data-testid=audit-row][data-action="footage.export"]').waitFor();
+    const actions = new Set(await sup.locator('[data-testid=audit-row]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action'))));
+    expect([...actions].sort()).toEqual(['export.approve', 'export.request', 'footage.export', 'footage.playlist']);
+    expect(await sup.locator('[data-testid=audit-session]').textContent()).toContain('仅显示本场次');
   });
 
   it("a room's footage asked for by time range; refusing it needs a note, and the note is shown to the requester", async () => {

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditChainCheck, AuditList } from '../../protocol/index.ts';
+import { AuditChainCheck, AuditList, ExportRequest, LedgerCreateResponse } from '../../protocol/index.ts';
 import { startLedgerFixtureOn, type Account, type LedgerFixture } from './ledger-fixture.ts';
 import { expectError } from './support.ts';
 
@@ -91,6 +91,48 @@ describe.each(['pglite', 'postgres'] as const)('audit trail on %s', (kind) => {
     expect((await fx.call('GET', '/api/audit', fx.account('venue_admin', 'A'))).status).toBe(200);
     expect((await fx.call('GET', '/api/audit', fx.account('admin', 'A'))).status).toBe(200);
     expect((await fx.call('GET', '/api/audit', null)).status).toBe(401);
+  });
+
+  it("answers who watched, exported or logged anything about one session: its cameras' footage over its span, not other times or rooms", async () => {
+    const admin = fx.account('admin', 'city');
+    const sup = fx.account('supervisor', 'A');
+    const { a, b } = fx;
+    const session = await fx.server.services.sessions.create(
+      { projectCode: 'AUD-1', projectName: '审计场次', kind: 'bid_opening', roomId: a.room, plannedStart: new Date(Date.now() - 1800_000).toISOString(), plannedEnd: new Date(Date.now() + 1800_000).toISOString() },
+      admin.user,
+    );
+    const range = (v: typeof a) => `from=${encodeURIComponent(new Date(v.segmentStart.getTime() - 1000).toISOString())}&to=${encodeURIComponent(new Date(v.segmentStart.getTime() + 3000).toISOString())}`;
+    // Watched: the session's camera during it (by the supervisor), venue B's camera at the same time (by the city supervisor).
+    expect((await fx.call('GET', `/api/cameras/${a.cameras[0]}/vod.m3u8?${range(a)}`, sup)).status).toBe(200);
+    expect((await fx.call('GET', `/api/cameras/${b.cameras[0]}/vod.m3u8?${range(b)}`, fx.account('city_supervisor', 'city'))).status).toBe(200);
+    // The same camera watched for a range two days earlier: not this session's footage.
+    const before = Date.now() - 2 * 86400_000;
+    await fx.server.services.audit.append({ actorId: null, actor: 'old-viewer', action: 'footage.playlist', venueId: a.id, subjectType: 'camera', subjectId: a.cameras[0]!, detail: { from: new Date(before).toISOString(), to: new Date(before + 60_000).toISOString() } });
+    const exp = await fx.call('POST', '/api/exports', sup, { sessionId: session.id, purpose: '审计测试' });
+    expect(exp.status, await exp.clone().text()).toBe(201);
+    const exportId = ExportRequest.parse(await exp.json()).id;
+    const entry = await fx.call('POST', '/api/ledger/entries', fx.account('patrol', 'A'), { clientKey: crypto.randomUUID(), roomId: a.room, sessionId: session.id, subjectType: 'staff', subjectName: '', category: 'any_smoking' });
+    expect(entry.status, await entry.clone().text()).toBe(201);
+    const entryId = LedgerCreateResponse.parse(await entry.json()).entry.id;
+
+    const rows = (await list(sup, `sessionId=${session.id}&limit=500`)).entries;
+    expect(rows.find((e) => e.action === 'footage.playlist')).toMatchObject({ actor: sup.name, subjectType: 'camera', subjectId: a.cameras[0] });
+    expect(rows.filter((e) => e.action === 'footage.playlist')).toHaveLength(1);
+    expect(rows.find((e) => e.action === 'export.request')).toMatchObject({ subjectType: 'export_request', subjectId: exportId });
+    expect(rows.find((e) => e.action === 'ledger.create')).toMatchObject({ actor: 'patrol-a', subjectType: 'ledger_entry', subjectId: entryId });
+    expect(rows.map((e) => e.actor)).not.toContain('old-viewer');
+    expect(rows.every((e) => e.venueId === a.id)).toBe(true);
+    // With other filters it narrows further.
+    expect((await list(sup, `sessionId=${session.id}&action=footage`)).entries.map((e) => e.action)).toEqual(['footage.playlist']);
+
+    // A session of another county does not exist for venue A's staff; a malformed id is a bad request.
+    const other = await fx.server.services.sessions.create(
+      { projectCode: 'AUD-2', projectName: '他县场次', kind: 'bid_opening', roomId: b.room, plannedStart: new Date(Date.now() - 1800_000).toISOString(), plannedEnd: new Date(Date.now() + 1800_000).toISOString() },
+      admin.user,
+    );
+    await expectError(await fx.call('GET', `/api/audit?sessionId=${other.id}`, sup), 404, 'not_found', /session/);
+    expect((await list(fx.account('city_supervisor', 'city'), `sessionId=${other.id}&action=footage`)).entries.map((e) => e.actor)).toEqual(['city_supervisor-city']);
+    await expectError(await fx.call('GET', '/api/audit?sessionId=nope', sup), 400, 'bad_request', /sessionId/);
   });
 
   it('checks the whole chain city-wide only, audits the check, and names a row changed behind the trigger', async () => {

@@ -357,6 +357,7 @@ const en: typeof zh = {
     playingAt: 'Footage time',
     noPlayingTime: 'No footage time yet',
     autoRefresh: 'Session in progress: completeness refreshes every {seconds} s.',
+    auditTrail: 'Who watched or exported this session (audit trail)',
   },
   timeline: {
     label: 'Session timeline (click or drag to move every view)',
@@ -521,6 +522,8 @@ const en: typeof zh = {
     empty: 'No rows match.',
     more: 'Load older rows',
     subjectFilter: 'Only rows about {subject}',
+    sessionFilter: 'Only this session: its cameras watched, its footage exported, its ledger entries.',
+    toSession: 'Back to the session',
     clearSubject: 'show all',
     check: 'Check the chain',
     checking: 'Checking…',

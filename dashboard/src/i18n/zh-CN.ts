@@ -356,6 +356,7 @@ export default {
     playingAt: '录像时间',
     noPlayingTime: '尚无录像时间',
     autoRefresh: '场次进行中，每 {seconds} 秒刷新一次完整性数据。',
+    auditTrail: '谁查看或导出过本场次录像（审计日志）',
   },
   timeline: {
     label: '场次时间轴（点击或拖动以跳转全部画面）',
@@ -520,6 +521,8 @@ export default {
     empty: '没有符合条件的记录。',
     more: '加载更早的记录',
     subjectFilter: '仅显示对象 {subject} 的记录',
+    sessionFilter: '仅显示本场次：其摄像机的录像查看、录像导出及巡场问题记录。',
+    toSession: '返回场次',
     clearSubject: '显示全部',
     check: '校验日志链',
     checking: '正在校验…',
