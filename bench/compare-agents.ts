@@ -39,6 +39,12 @@ buildAgent();
 const venue = await startBenchVenue(cameras);
 const work = mkdtempSync(path.join(tmpdir(), 'vw-bench-compare-'));
 const agents: { variant: string; agent: AgentProcess }[] = [];
+// Ctrl-C stops the agents too (each would go on recording into a removed folder).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void Promise.all(agents.map((a) => a.agent.stop())).finally(() => process.exit(130));
+  });
+}
 try {
   // Copies in rounds, the variants' order reversed every round: the agent that connects to a
   // camera second pays more for the same stream (docs/benchmarks.md).

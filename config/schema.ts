@@ -182,6 +182,12 @@ export const EdgeAgentConfig = z.strictObject({
     catalogueIntervalMs: z.number().int().min(50).max(10_000).optional(),
     /** Segments a run holds back to settle its clock correction (default 3; 1 = first segment at once). */
     clockAnchorSegments: z.number().int().min(1).max(10).optional(),
+    /**
+     * How often new segments are committed to the catalogue and announced to the centre, in one
+     * transaction and one message for all cameras (default: every three segment durations, 6 s).
+     * Live view and the watchdog see each segment as it closes, whatever this is.
+     */
+    catalogueCommitSeconds: z.number().int().min(1).max(60).optional(),
   }),
   upload: z.strictObject({
     concurrency: z.number().int().min(1).max(16),

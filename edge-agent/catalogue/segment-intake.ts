@@ -11,12 +11,12 @@ type Segment = SegmentRecord & { path: string };
  * announcement, the broker's acknowledgement), each a WAL append and a round of file locks: at
  * one camera, most of the system calls the box made per segment (docs/benchmarks.md).
  *
- * A segment waits for the batcher's tick, which comes once a segment duration: each camera
- * finishes about one segment per tick, so a commit carries one from every camera instead of each
- * camera's segment paying for a commit, a message and its acknowledgement of its own. Nothing needs
- * it sooner: live view and gap tracking take the segment from the recorder directly, a held
- * segment's upload starts a tick later at most, and a crash before the commit leaves the file on
- * disk to the orphan-footage pass.
+ * A segment waits for the batcher's tick, which comes every three segment durations by default
+ * (recording.catalogueCommitSeconds): a commit carries about three from every camera instead of
+ * each segment paying for a commit, a message and its acknowledgement of its own. Nothing needs it
+ * sooner: live view, the watchdog and gap tracking take the segment from the recorder directly, a
+ * held segment's upload starts a tick later at most, and a crash before the commit leaves the file
+ * on disk to the orphan-footage pass.
  */
 export class SegmentIntake {
   private queued: Segment[] = [];
