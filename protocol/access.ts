@@ -1,5 +1,6 @@
 import type { LedgerAction } from './ledger.ts';
 import { Role } from './rooms.ts';
+import type { Names } from './language.ts';
 
 /**
  * Who may do what, in one table the centre enforces (server/services/access.ts) and the dashboard
@@ -64,7 +65,7 @@ export function can(user: { role: Role }, capability: Capability): boolean {
  * Each role's name as people read it: the dashboard's translations take them from here, and the
  * centre names roles in its Chinese refusals with the same words.
  */
-export const ROLE_NAMES: Record<Role, { zh: string; en: string }> = {
+export const ROLE_NAMES: Names<Role> = {
   admin: { zh: '系统管理员', en: 'Administrator' },
   patrol: { zh: '巡场人员', en: 'Patrol officer' },
   supervisor: { zh: '监督人员', en: 'Supervisor' },
@@ -72,8 +73,3 @@ export const ROLE_NAMES: Record<Role, { zh: string; en: string }> = {
   venue_admin: { zh: '场地管理员', en: 'Venue administrator' },
   city_supervisor: { zh: '市级监督人员', en: 'City supervisor' },
 };
-
-/** The role names in one language, as the dashboard's message table wants them. */
-export function roleNames(language: 'zh' | 'en'): Record<Role, string> {
-  return Object.fromEntries(Role.options.map((r) => [r, ROLE_NAMES[r][language]])) as Record<Role, string>;
-}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BidSession, SessionCamera } from './api.ts';
 import { IsoTime, RoomId, Uuid, VenueId } from './ids.ts';
+import type { Names } from './language.ts';
 
 /**
  * Footage export requests (调取录像申请): copying footage out of VenueWatch takes a request that says
@@ -12,6 +13,14 @@ import { IsoTime, RoomId, Uuid, VenueId } from './ids.ts';
 
 export const ExportStatus = z.enum(['pending', 'approved', 'rejected', 'withdrawn']);
 export type ExportStatus = z.infer<typeof ExportStatus>;
+/** Also "expired": an approved request past its expiresAt, as the dashboard shows it. */
+export const EXPORT_STATUS_NAMES: Names<ExportStatus | 'expired'> = {
+  pending: { zh: '待审批', en: 'Pending' },
+  approved: { zh: '已批准', en: 'Approved' },
+  rejected: { zh: '已驳回', en: 'Refused' },
+  withdrawn: { zh: '已撤回', en: 'Withdrawn' },
+  expired: { zh: '已过期', en: 'Expired' },
+};
 
 const noNul = (s: string) => !s.includes('\u0000');
 const purpose = z.string().trim().min(4, 'say why the footage is needed (at least 4 characters)').max(500).refine(noNul, 'must not contain NUL characters');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CameraId, DeviceId, IsoTime, RoomId, Uuid, VenueId } from './ids.ts';
+import type { Names } from './language.ts';
 
 /**
  * Health of every device of a venue: its cameras, room sensors and the venue box itself. The box
@@ -71,6 +72,11 @@ export type BoxHealth = z.infer<typeof BoxHealth>;
 
 export const DeviceKind = z.enum(['camera', 'sensor', 'box']);
 export type DeviceKind = z.infer<typeof DeviceKind>;
+export const DEVICE_KIND_NAMES: Names<DeviceKind> = {
+  camera: { zh: '摄像机', en: 'camera' },
+  sensor: { zh: '传感器', en: 'sensor' },
+  box: { zh: '现场主机', en: 'venue box' },
+};
 
 /** One device as the health board shows it. A box's id is its venue id. */
 export const DeviceHealthEntry = z.object({

@@ -1,4 +1,5 @@
 export * from './ids.ts';
+export * from './language.ts';
 export * from './rooms.ts';
 export * from './topics.ts';
 export * from './gaps.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CameraId, IsoTime, RoomId, Uuid, VenueId } from './ids.ts';
+import type { Names } from './language.ts';
 
 /**
  * The patrol issue ledger (巡场问题台账): request and answer schemas of `/api/ledger/...`.
@@ -8,13 +9,36 @@ import { CameraId, IsoTime, RoomId, Uuid, VenueId } from './ids.ts';
 
 export const SubjectType = z.enum(['expert', 'agency', 'bidder', 'tenderee', 'staff', 'equipment']);
 export type SubjectType = z.infer<typeof SubjectType>;
+export const SUBJECT_TYPE_NAMES: Names<SubjectType> = {
+  expert: { zh: '评审专家', en: 'Evaluation expert' },
+  agency: { zh: '招标代理机构', en: 'Bidding agency' },
+  bidder: { zh: '投标人', en: 'Bidder' },
+  tenderee: { zh: '招标人', en: 'Tenderee' },
+  staff: { zh: '工作人员及其他', en: 'Staff and others' },
+  equipment: { zh: '设备', en: 'Equipment' },
+};
 
 /** found → stopped → reported → handled → published, or closed_unfounded from any open state. */
 export const LedgerStatus = z.enum(['found', 'stopped', 'reported', 'handled', 'published', 'closed_unfounded']);
 export type LedgerStatus = z.infer<typeof LedgerStatus>;
+export const LEDGER_STATUS_NAMES: Names<LedgerStatus> = {
+  found: { zh: '已发现', en: 'Found' },
+  stopped: { zh: '已制止', en: 'Stopped on site' },
+  reported: { zh: '已上报', en: 'Reported' },
+  handled: { zh: '已处理', en: 'Handled' },
+  published: { zh: '已公示', en: 'Published' },
+  closed_unfounded: { zh: '查无实据', en: 'Closed as unfounded' },
+};
 
 export const LedgerAction = z.enum(['stop', 'report', 'handle', 'publish', 'close_unfounded']);
 export type LedgerAction = z.infer<typeof LedgerAction>;
+export const LEDGER_ACTION_NAMES: Names<LedgerAction> = {
+  stop: { zh: '现场制止', en: 'Stop on site' },
+  report: { zh: '上报监督部门', en: 'Report to the supervising department' },
+  handle: { zh: '登记处理结果', en: 'Record the handling result' },
+  publish: { zh: '公示', en: 'Publish' },
+  close_unfounded: { zh: '查无实据关闭', en: 'Close as unfounded' },
+};
 
 /** Which status each action needs and which it leads to: the one table the server and dashboard share. */
 export const LEDGER_FLOW: Record<LedgerAction, { from: LedgerStatus[]; to: LedgerStatus }> = {
@@ -232,6 +256,11 @@ export type EquipmentCheckCreate = z.input<typeof EquipmentCheckCreate>;
 
 export const TicketStatus = z.enum(['open', 'in_progress', 'closed']);
 export type TicketStatus = z.infer<typeof TicketStatus>;
+export const TICKET_STATUS_NAMES: Names<TicketStatus> = {
+  open: { zh: '待处理', en: 'Open' },
+  in_progress: { zh: '维修中', en: 'In progress' },
+  closed: { zh: '已关闭', en: 'Closed' },
+};
 
 export const MaintenanceTicket = z.object({
   id: Uuid,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IsoTime, RoomId, Uuid } from './ids.ts';
+import type { Names } from './language.ts';
 
 /**
  * The check before a bid session (default 30 min before its start): every camera and sensor of its
@@ -8,6 +9,14 @@ import { IsoTime, RoomId, Uuid } from './ids.ts';
  */
 export const PreSessionCheckName = z.enum(['present', 'online', 'recording', 'audio', 'clock', 'shielding']);
 export type PreSessionCheckName = z.infer<typeof PreSessionCheckName>;
+export const PRE_SESSION_CHECK_NAMES: Names<PreSessionCheckName> = {
+  present: { zh: '配置', en: 'Set up' },
+  online: { zh: '在线', en: 'Online' },
+  recording: { zh: '录像', en: 'Recording' },
+  audio: { zh: '音频', en: 'Audio' },
+  clock: { zh: '时钟', en: 'Clock' },
+  shielding: { zh: '信号屏蔽', en: 'Shielding' },
+};
 
 export const PreSessionCheckItem = z.object({
   deviceId: z.string(),

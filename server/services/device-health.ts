@@ -15,6 +15,7 @@ import {
   type User,
   type BoxHealth,
 } from '../../protocol/index.ts';
+import { DEVICE_KIND_NAMES, nameIn } from '../../protocol/index.ts';
 import type { DeviceAlertRow, DeviceHealthRow } from '../db/health-schema.ts';
 import type { DeviceHealthRepository, HistorySample, NewDeviceHealth } from '../repositories/device-health.ts';
 import type { VenueRepository } from '../repositories/venues.ts';
@@ -69,7 +70,6 @@ export function toAlert(r: DeviceAlertRow): Alert {
 }
 
 /** Device kinds as the dashboard names them, for Chinese refusals. */
-const DEVICE_KIND_ZH: Record<string, string> = { camera: '摄像机', sensor: '传感器', box: '现场主机' };
 
 const CAMERA_ALERTS: Partial<Record<string, { kind: AlertKind; text: (c: CameraHealth) => UserText }>> = {
   auth_failed: {
@@ -243,7 +243,7 @@ export class DeviceHealthService {
   async assignSensor(sensorId: string, roomId: string | null, user: Pick<User, 'venueIds' | 'username' | 'role'>): Promise<DeviceHealthEntry> {
     if (user.role !== 'admin' && user.role !== 'maintenance') throw new AppError('forbidden', { en: 'only administrators and maintenance staff assign sensors to rooms', zh: '只有系统管理员和运维人员可以为传感器分配房间' });
     const row = await this.visible(sensorId, user);
-    if (row.kind !== 'sensor') throw new AppError('bad_request', { en: `${sensorId} is a ${row.kind}, not a sensor`, zh: `${sensorId} 是${DEVICE_KIND_ZH[row.kind] ?? row.kind}，不是传感器` });
+    if (row.kind !== 'sensor') throw new AppError('bad_request', { en: `${sensorId} is a ${row.kind}, not a sensor`, zh: `${sensorId} 是${nameIn(DEVICE_KIND_NAMES, row.kind, 'zh')}，不是传感器` });
     if (roomId !== null) {
       if (venueOf(roomId) !== row.venueId) throw new AppError('bad_request', { en: `room ${roomId} is not in the sensor's venue ${row.venueId}`, zh: `房间 ${roomId} 不在该传感器所在的场地 ${row.venueId}` });
       if (!(await this.venues.listRooms([row.venueId])).some((r) => r.id === roomId)) throw new AppError('not_found', { en: `room ${roomId} does not exist: the venue box must list it`, zh: `房间 ${roomId} 不存在：须先由现场主机上报该房间` });

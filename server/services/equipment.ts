@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { MaintenanceTicket, RoomChecklist, TicketStatus, User } from '../../protocol/index.ts';
+import { nameIn, TICKET_STATUS_NAMES } from '../../protocol/index.ts';
 import type { EquipmentCheckCreate as CheckSchema, TicketTransition as TicketSchema } from '../../protocol/ledger.ts';
 import { queryRows, type Database } from '../db/client.ts';
 import type { VenueRepository } from '../repositories/venues.ts';
@@ -38,7 +39,6 @@ interface TicketRow {
 }
 
 /** Ticket statuses as the dashboard names them (dashboard/src/i18n/zh-CN.ts `ticketStatus`), for Chinese refusals. */
-const TICKET_STATUS_ZH: Record<string, string> = { open: '待处理', in_progress: '维修中', closed: '已关闭' };
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 /** pg returns text[] as an array, PGlite may too; tolerate the literal "{a,b}" form as well. */
@@ -145,7 +145,7 @@ export class EquipmentService {
       const at = new Date().toISOString();
       let row: TicketRow | undefined;
       if (input.action === 'start') {
-        if (t!.status !== 'open') throw new AppError('conflict', { en: `ticket is "${t!.status}": only an open ticket can be started`, zh: `工单当前为“${TICKET_STATUS_ZH[t!.status] ?? t!.status}”：只有待处理的工单可以开始维修` });
+        if (t!.status !== 'open') throw new AppError('conflict', { en: `ticket is "${t!.status}": only an open ticket can be started`, zh: `工单当前为“${nameIn(TICKET_STATUS_NAMES, t!.status, 'zh')}”：只有待处理的工单可以开始维修` });
         [row] = await queryRows<TicketRow>(tx, sql`UPDATE maintenance_tickets SET status = 'in_progress', started_by = ${user.id}, started_at = ${at}::timestamptz WHERE id = ${id} RETURNING *`);
       } else {
         if (t!.status === 'closed') throw new AppError('conflict', { en: 'ticket is already closed', zh: '工单已关闭' });

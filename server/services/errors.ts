@@ -1,16 +1,11 @@
-import type { ErrorCode } from '../../protocol/index.ts';
+import type { ErrorCode, Language, UserText } from '../../protocol/index.ts';
 
 /**
- * A message a person reads, in the two languages the dashboard speaks. The dashboard is Chinese by
- * default, so a refusal it shows ("this room is booked", "the approval has expired") must be
- * Chinese too; English stays the language of logs and of callers that ask for nothing else.
+ * A refusal the dashboard shows ("this room is booked", "the approval has expired") is a UserText:
+ * the dashboard is Chinese by default, so it must be Chinese too; English stays the language of
+ * logs and of callers that ask for nothing else.
  */
-export interface UserText {
-  en: string;
-  zh: string;
-}
-
-export type Language = keyof UserText;
+export type { Language, UserText };
 
 /** A failure the caller can act on; the HTTP layer turns it into `{ error: { code, message } }`. */
 export class AppError extends Error {

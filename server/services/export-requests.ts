@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../../config/schema.ts';
 import type { BidSession, ExportDecision, ExportRequest, ExportRequestCreate, ExportRequestDetail, ExportRequestList, ExportStatus, SessionCamera, UploadWindow, User } from '../../protocol/index.ts';
+import { EXPORT_STATUS_NAMES, nameIn } from '../../protocol/index.ts';
 import type { Database } from '../db/client.ts';
 import type { ExportRequestRow } from '../db/schema.ts';
 import type { ExportRequestRepository, ExportRequestWithPlace } from '../repositories/export-requests.ts';
@@ -15,7 +16,6 @@ export type ExportSettings = ServerConfig['exports'];
 
 const MAX_HOLDS = 2000;
 /** The statuses as the dashboard names them (dashboard/src/i18n/zh-CN.ts `exportStatus`), for Chinese refusals. */
-const STATUS_ZH: Record<string, string> = { pending: '待审批', approved: '已批准', rejected: '已驳回', withdrawn: '已撤回', expired: '已过期' };
 
 /** What a download of an approved request packs: its window, its cameras' coverage and the request itself. */
 export interface ExportPackage {
@@ -131,7 +131,7 @@ export class ExportRequestService {
       const row = await this.repo.lock(id, tx);
       if (!row || row.status !== 'pending') throw new AppError('conflict', {
         en: `export request ${id} is ${row?.status ?? 'gone'}, not pending: it was decided already`,
-        zh: `导出申请 ${id} ${row ? `为“${STATUS_ZH[row.status] ?? row.status}”` : '已不存在'}，不是待审批状态：已有人审批过`,
+        zh: `导出申请 ${id} ${row ? `为“${nameIn(EXPORT_STATUS_NAMES, row.status, 'zh')}”` : '已不存在'}，不是待审批状态：已有人审批过`,
       });
       if (row.requestedById === user.id) throw new AppError('forbidden', { en: 'you cannot decide your own export request: ask another supervisor or an administrator', zh: '不能审批本人提交的导出申请：请由其他监督人员或系统管理员审批' });
       const status = decision.approve ? 'approved' : 'rejected';
@@ -150,7 +150,7 @@ export class ExportRequestService {
     await this.db.transaction(async (tx) => {
       const row = await this.repo.lock(id, tx);
       if (!row || row.requestedById !== user.id) throw new AppError('forbidden', { en: 'only the person who made an export request can withdraw it', zh: '只有申请人本人可以撤回导出申请' });
-      if (row.status !== 'pending') throw new AppError('conflict', { en: `export request ${id} is ${row.status}: only a pending request can be withdrawn`, zh: `导出申请 ${id} 为“${STATUS_ZH[row.status] ?? row.status}”：只有待审批的申请可以撤回` });
+      if (row.status !== 'pending') throw new AppError('conflict', { en: `export request ${id} is ${row.status}: only a pending request can be withdrawn`, zh: `导出申请 ${id} 为“${nameIn(EXPORT_STATUS_NAMES, row.status, 'zh')}”：只有待审批的申请可以撤回` });
       await this.repo.update(id, { status: 'withdrawn', decidedAt: now }, tx);
       await this.audit.append({ actorId: user.id, actor: user.username, action: 'export.withdraw', venueId: r.venueId, subjectType: 'export_request', subjectId: id }, tx);
       if (!row.sessionId) await this.releaseHold(row, user, 'request withdrawn', tx);
@@ -167,7 +167,7 @@ export class ExportRequestService {
   async openDownload(id: string, user: User, now = new Date()): Promise<ExportPackage> {
     const r = await this.visible(id, user);
     if (r.requestedById !== user.id) throw new AppError('forbidden', { en: `only ${r.requestedByName}, who requested it, can download this export: make your own request`, zh: `只有申请人 ${r.requestedByName} 本人可以下载此导出：如需录像，请自行提交申请` });
-    if (r.status !== 'approved') throw new AppError('conflict', { en: `export request ${id} is ${r.status}: it can be downloaded once approved`, zh: `导出申请 ${id} 为“${STATUS_ZH[r.status] ?? r.status}”：批准后才能下载` });
+    if (r.status !== 'approved') throw new AppError('conflict', { en: `export request ${id} is ${r.status}: it can be downloaded once approved`, zh: `导出申请 ${id} 为“${nameIn(EXPORT_STATUS_NAMES, r.status, 'zh')}”：批准后才能下载` });
     if (r.expiresAt && r.expiresAt <= now) throw new AppError('conflict', {
       en: `the approval of export request ${id} expired on ${r.expiresAt.toISOString()} (setting exports.validDays): make a new request`,
       zh: `导出申请 ${id} 的批准已于 ${r.expiresAt.toISOString()} 过期（设置项 exports.validDays）：如仍需要，请重新申请`,

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { QuarterlyReport, User } from '../../protocol/index.ts';
-import { LedgerStatus, SubjectType } from '../../protocol/index.ts';
+import { LEDGER_STATUS_NAMES, LedgerStatus, nameIn, SUBJECT_TYPE_NAMES, SubjectType } from '../../protocol/index.ts';
 import { queryRows, type Database } from '../db/client.ts';
 import { canSeeVenue } from './access.ts';
 import { localDay, quarterBounds } from './calendar.ts';
@@ -13,8 +13,6 @@ export function median(values: number[]): number | null {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-const SUBJECT_ZH: Record<string, string> = { expert: '评审专家', agency: '招标代理机构', bidder: '投标人', tenderee: '招标人', staff: '工作人员及其他', equipment: '设备' };
-export const STATUS_ZH: Record<string, string> = { found: '已发现', stopped: '已制止', reported: '已上报', handled: '已处理', published: '已公示', closed_unfounded: '查无实据' };
 
 /**
  * The quarterly figures a county reports to the city (notice §12–13), per venue or for every venue
@@ -98,8 +96,8 @@ export class LedgerReportService {
       venueIds,
       total: statuses.reduce((n, r) => n + Number(r.n), 0),
       byCategory: counts(cats, null, (k) => catZh.get(k) ?? k),
-      bySubjectType: counts(subjects, SubjectType.options, (k) => SUBJECT_ZH[k] ?? k),
-      byStatus: counts(statuses, LedgerStatus.options, (k) => STATUS_ZH[k] ?? k),
+      bySubjectType: counts(subjects, SubjectType.options, (k) => nameIn(SUBJECT_TYPE_NAMES, k, 'zh')),
+      byStatus: counts(statuses, LedgerStatus.options, (k) => nameIn(LEDGER_STATUS_NAMES, k, 'zh')),
       medianHoursFoundToHandled: round(median(hours)),
       handledCount: hours.length,
       cameras: {

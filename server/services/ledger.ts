@@ -15,6 +15,7 @@ import {
   type PublicLedgerEntry,
   type User,
 } from '../../protocol/index.ts';
+import { LEDGER_ACTION_NAMES, LEDGER_STATUS_NAMES } from '../../protocol/index.ts';
 import type { z } from 'zod';
 import type { LedgerEntryCreate as CreateSchema, LedgerTransition as TransitionSchema } from '../../protocol/ledger.ts';
 import type { Database } from '../db/client.ts';
@@ -25,7 +26,6 @@ import { can, canSeeVenue, requireCapability } from './access.ts';
 import type { AuditService, Transactional } from './audit.ts';
 import { AppError } from './errors.ts';
 import { checkPhoto } from './ledger-photos.ts';
-import { STATUS_ZH } from './ledger-report.ts';
 import { vodUrl, WINDOW_LOOKBACK_MS } from './sessions.ts';
 
 export interface LedgerSettings {
@@ -43,7 +43,6 @@ const MAX_HOLDS = 2000;
 /** A tablet's clock may run a little ahead; beyond this a "found at" in the future is a mistake. */
 const FUTURE_TOLERANCE_MS = 5 * 60_000;
 /** The steps as the dashboard names them (dashboard/src/i18n/zh-CN.ts `ledgerAction`), for Chinese refusals. */
-const ACTION_ZH: Record<LedgerAction, string> = { stop: '现场制止', report: '上报监督部门', handle: '登记处理结果', publish: '公示', close_unfounded: '查无实据关闭' };
 const EDITABLE = ['roomId', 'foundAt', 'sessionId', 'projectCode', 'projectName', 'subjectType', 'subjectName', 'category', 'description'] as const;
 
 /** People are named by surname only (张**); organisations and equipment keep their names, as public notices do. */
@@ -299,7 +298,7 @@ export class LedgerService {
   async transition(id: string, input: TransitionInput, user: User, now = new Date()): Promise<LedgerEntryDetail> {
     const visible = await this.visible(id, user);
     const { action, ...data } = input;
-    requireCapability(user, `ledger.${action}`, { en: `take the step "${action}"`, zh: `执行“${ACTION_ZH[action]}”` });
+    requireCapability(user, `ledger.${action}`, { en: `take the step "${action}"`, zh: `执行“${LEDGER_ACTION_NAMES[action].zh}”` });
     await this.db.transaction(async (tx) => {
       const e = (await this.repo.lockEntry(id, tx))!;
       const flow = LEDGER_FLOW[action];
@@ -308,7 +307,7 @@ export class LedgerService {
         const next = this.allowedActions(from, { ...user, role: 'admin' });
         throw new AppError('conflict', {
           en: `entry ${e.number} is "${from}": the step "${action}" needs it to be ${flow.from.map((s) => `"${s}"`).join(' or ')}${next.length ? `; the next possible steps are ${next.join(', ')}` : '; it is closed and takes no more steps'}`,
-          zh: `台账 ${e.number} 当前为“${STATUS_ZH[from]}”：“${ACTION_ZH[action]}”须在${flow.from.map((s) => `“${STATUS_ZH[s]}”`).join('或')}状态下进行${next.length ? `；下一步可以是：${next.map((a) => ACTION_ZH[a]).join('、')}` : '；该记录已办结，不能再处理'}`,
+          zh: `台账 ${e.number} 当前为“${LEDGER_STATUS_NAMES[from].zh}”：“${LEDGER_ACTION_NAMES[action].zh}”须在${flow.from.map((s) => `“${LEDGER_STATUS_NAMES[s].zh}”`).join('或')}状态下进行${next.length ? `；下一步可以是：${next.map((a) => LEDGER_ACTION_NAMES[a].zh).join('、')}` : '；该记录已办结，不能再处理'}`,
         });
       }
       const at = now;

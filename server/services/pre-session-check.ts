@@ -1,6 +1,7 @@
 import { and, eq, gt, lte } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { CameraHealth, PreSessionCheckItem, PreSessionCheckResult, SensorHealth, User } from '../../protocol/index.ts';
+import { PRE_SESSION_CHECK_NAMES } from '../../protocol/index.ts';
 import type { Database } from '../db/client.ts';
 import { deviceHealth, preSessionChecks } from '../db/health-schema.ts';
 import { bidSessions, cameras } from '../db/schema.ts';
@@ -8,7 +9,6 @@ import type { SessionRepository, SessionWithPlace } from '../repositories/sessio
 import type { DeviceHealthService } from './device-health.ts';
 import { AppError, type UserText } from './errors.ts';
 
-const CHECK_ZH: Record<PreSessionCheckItem['check'], string> = { present: '配置', online: '在线', recording: '录像', audio: '音频', clock: '时钟', shielding: '信号屏蔽' };
 
 /**
  * Pre-session check: `minutesBefore` a bid session's start, every camera and sensor of its room is
@@ -91,7 +91,7 @@ export class PreSessionCheckService {
           `at ${at}: ${fails.map((f) => `${f.check}: ${f.detail}`).join('; ')} — arrange a fallback recording`,
         zh:
           `场次 ${s.projectCode} ${s.projectName}（${at} 开始）的场前检查未通过：${s.roomName}（${s.roomId}）的 ${name}（${deviceId}）——` +
-          `${fails.map((f) => `${CHECK_ZH[f.check]}：${f.detailZh ?? f.detail}`).join('；')}。请安排备用录像`,
+          `${fails.map((f) => `${PRE_SESSION_CHECK_NAMES[f.check].zh}：${f.detailZh ?? f.detail}`).join('；')}。请安排备用录像`,
       }, now);
     }
     this.log[result.ok ? 'info' : 'warn']({ sessionId: s.id, roomId: s.roomId, venueId: s.venueId, failures: failing.size }, result.ok ? 'pre-session check passed' : 'pre-session check failed');

@@ -15,6 +15,7 @@ import {
   type LoginRequest,
   type SessionCreate,
 } from '../../../protocol/api.ts';
+import type { UserText } from '../../../protocol/language.ts';
 
 /**
  * The one way the dashboard talks to the centre. Every answer is checked against the protocol's
@@ -50,7 +51,7 @@ export function apiHeaders(): Record<string, string> {
 }
 
 /** The dashboard's own messages about a call (no answer, a broken answer), in its language. */
-export function inLanguage(text: { en: string; zh: string }): string {
+export function inLanguage(text: UserText): string {
   return language.startsWith('zh') ? text.zh : text.en;
 }
 

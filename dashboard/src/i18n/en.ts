@@ -1,4 +1,8 @@
-import { roleNames } from '../../../protocol/access.ts';
+import { ROLE_NAMES } from '../../../protocol/access.ts';
+import { EXPORT_STATUS_NAMES } from '../../../protocol/exports.ts';
+import { PRE_SESSION_CHECK_NAMES } from '../../../protocol/pre-session-check.ts';
+import { namesIn } from '../../../protocol/language.ts';
+import { LEDGER_ACTION_NAMES, LEDGER_STATUS_NAMES, SUBJECT_TYPE_NAMES, TICKET_STATUS_NAMES } from '../../../protocol/ledger.ts';
 import type zh from './zh-CN.ts';
 
 /** English. Typed against zh-CN so a missing key is a compile error, not a blank label. */
@@ -64,21 +68,8 @@ const en: typeof zh = {
     export: 'Request evidence export',
     exportHint: "Requests the footage of {room} from {from} to {to} (this entry's window). Someone else must approve it; then the requester downloads a ZIP that can be verified offline with npm run verify.",
   },
-  ledgerStatus: {
-    found: 'Found',
-    stopped: 'Stopped on site',
-    reported: 'Reported',
-    handled: 'Handled',
-    published: 'Published',
-    closed_unfounded: 'Closed as unfounded',
-  },
-  ledgerAction: {
-    stop: 'Stop on site',
-    report: 'Report to the supervising department',
-    handle: 'Record the handling result',
-    publish: 'Publish',
-    close_unfounded: 'Close as unfounded',
-  },
+  ledgerStatus: namesIn(LEDGER_STATUS_NAMES, 'en'),
+  ledgerAction: namesIn(LEDGER_ACTION_NAMES, 'en'),
   ledgerField: {
     actionTaken: 'Action taken',
     department: 'Supervising department',
@@ -90,14 +81,7 @@ const en: typeof zh = {
     publishedWhere: 'Published where',
     reason: 'Reason',
   },
-  subjectType: {
-    expert: 'Evaluation expert',
-    agency: 'Bidding agency',
-    bidder: 'Bidder',
-    tenderee: 'Tenderee',
-    staff: 'Staff and others',
-    equipment: 'Equipment',
-  },
+  subjectType: namesIn(SUBJECT_TYPE_NAMES, 'en'),
   publicLedger: {
     title: 'Published outcomes of patrol issues',
     empty: 'Nothing has been published yet.',
@@ -133,11 +117,7 @@ const en: typeof zh = {
     close: 'Close',
     resolution: 'What was done',
   },
-  ticketStatus: {
-    open: 'Open',
-    in_progress: 'In progress',
-    closed: 'Closed',
-  },
+  ticketStatus: namesIn(TICKET_STATUS_NAMES, 'en'),
   overview: {
     title: 'City overview',
     refresh: 'Refresh',
@@ -209,13 +189,7 @@ const en: typeof zh = {
     submitting: 'Sending…',
     cancel: 'Cancel',
   },
-  exportStatus: {
-    pending: 'Pending',
-    approved: 'Approved',
-    rejected: 'Refused',
-    withdrawn: 'Withdrawn',
-    expired: 'Expired',
-  },
+  exportStatus: namesIn(EXPORT_STATUS_NAMES, 'en'),
   users: {
     title: 'Users',
     rule: 'Accounts are disabled, never deleted: the ledger and the audit trail name them for years. Changing a role, the venues or disabling an account signs that user out on every device.',
@@ -266,7 +240,7 @@ const en: typeof zh = {
     submitting: 'Saving…',
     saved: 'Saved',
   },
-  roles: roleNames('en'),
+  roles: namesIn(ROLE_NAMES, 'en'),
   login: {
     title: 'Sign in',
     subtitle: 'Public resource trading centre · full electronic monitoring and patrol management',
@@ -494,14 +468,7 @@ const en: typeof zh = {
     passedItems: '{count} checks passed',
     hidePassed: 'Hide the checks that passed',
     none: 'Not checked yet: the centre checks before the session starts, or check now.',
-    checks: {
-      present: 'Set up',
-      online: 'Online',
-      recording: 'Recording',
-      audio: 'Audio',
-      clock: 'Clock',
-      shielding: 'Shielding',
-    },
+    checks: namesIn(PRE_SESSION_CHECK_NAMES, 'en'),
   },
   audit: {
     title: 'Audit trail',

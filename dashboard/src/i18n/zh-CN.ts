@@ -1,4 +1,8 @@
-import { roleNames } from '../../../protocol/access.ts';
+import { ROLE_NAMES } from '../../../protocol/access.ts';
+import { EXPORT_STATUS_NAMES } from '../../../protocol/exports.ts';
+import { PRE_SESSION_CHECK_NAMES } from '../../../protocol/pre-session-check.ts';
+import { namesIn } from '../../../protocol/language.ts';
+import { LEDGER_ACTION_NAMES, LEDGER_STATUS_NAMES, SUBJECT_TYPE_NAMES, TICKET_STATUS_NAMES } from '../../../protocol/ledger.ts';
 
 /** Simplified Chinese: the default. Vocabulary follows the centres' own terms (see shared/brief). */
 export default {
@@ -63,21 +67,8 @@ export default {
     export: '申请导出证据',
     exportHint: '申请导出{room}在 {from} – {to} 的录像（本条台账的关联时段）；须经他人审批，批准后由申请人下载 ZIP，可用 npm run verify 离线校验。',
   },
-  ledgerStatus: {
-    found: '已发现',
-    stopped: '已制止',
-    reported: '已上报',
-    handled: '已处理',
-    published: '已公示',
-    closed_unfounded: '查无实据',
-  },
-  ledgerAction: {
-    stop: '现场制止',
-    report: '上报监督部门',
-    handle: '登记处理结果',
-    publish: '公示',
-    close_unfounded: '查无实据关闭',
-  },
+  ledgerStatus: namesIn(LEDGER_STATUS_NAMES, 'zh'),
+  ledgerAction: namesIn(LEDGER_ACTION_NAMES, 'zh'),
   ledgerField: {
     actionTaken: '采取的措施',
     department: '行政监督部门',
@@ -89,14 +80,7 @@ export default {
     publishedWhere: '公示地点',
     reason: '理由',
   },
-  subjectType: {
-    expert: '评审专家',
-    agency: '招标代理机构',
-    bidder: '投标人',
-    tenderee: '招标人',
-    staff: '工作人员及其他',
-    equipment: '设备',
-  },
+  subjectType: namesIn(SUBJECT_TYPE_NAMES, 'zh'),
   publicLedger: {
     title: '巡场问题处理结果公示',
     empty: '暂无公示内容。',
@@ -132,11 +116,7 @@ export default {
     close: '完成并关闭',
     resolution: '处理情况',
   },
-  ticketStatus: {
-    open: '待处理',
-    in_progress: '维修中',
-    closed: '已关闭',
-  },
+  ticketStatus: namesIn(TICKET_STATUS_NAMES, 'zh'),
   overview: {
     title: '全市概览',
     refresh: '刷新',
@@ -208,13 +188,7 @@ export default {
     submitting: '正在提交…',
     cancel: '取消',
   },
-  exportStatus: {
-    pending: '待审批',
-    approved: '已批准',
-    rejected: '已驳回',
-    withdrawn: '已撤回',
-    expired: '已过期',
-  },
+  exportStatus: namesIn(EXPORT_STATUS_NAMES, 'zh'),
   users: {
     title: '用户管理',
     rule: '账号只停用、不删除：台账和审计日志会长期引用它们。修改角色、所属场地或停用账号后，该用户在所有设备上需重新登录。',
@@ -265,7 +239,7 @@ export default {
     submitting: '正在保存…',
     saved: '已保存',
   },
-  roles: roleNames('zh'),
+  roles: namesIn(ROLE_NAMES, 'zh'),
   login: {
     title: '登录',
     subtitle: '公共资源交易中心 · 全程电子监控与巡场管理',
@@ -493,14 +467,7 @@ export default {
     passedItems: '已通过的 {count} 项',
     hidePassed: '收起已通过的项',
     none: '该场次尚未检查：场次开始前会自动检查，也可以现在检查。',
-    checks: {
-      present: '配置',
-      online: '在线',
-      recording: '录像',
-      audio: '音频',
-      clock: '时钟',
-      shielding: '信号屏蔽',
-    },
+    checks: namesIn(PRE_SESSION_CHECK_NAMES, 'zh'),
   },
   audit: {
     title: '审计日志',
