@@ -52,13 +52,14 @@ export class AuditRepository {
  * A session's rows: playlists of its cameras for a range overlapping its span (the range is in the
  * row's detail, as the reader asked for it), live view of them during it, exports of its room
  * overlapping it (with their approval, download and withdrawal rows), and its ledger entries.
- * Single segment fetches are left out: each follows a playlist row, one per 2 s of footage played.
+ * Single segment fetches (recorded and live) are left out: each follows a playlist or live row,
+ * one per 2 s of footage played.
  */
 function aboutSession(s: NonNullable<AuditSearch['session']>): SQL {
   const ofCameras = s.cameraIds.length > 0 ? and(eq(auditLog.subjectType, 'camera'), inArray(auditLog.subjectId, s.cameraIds)) : sql`false`;
   return or(
     and(ofCameras, eq(auditLog.action, 'footage.playlist'), sql`(${auditLog.detail}->>'from')::timestamptz < ${s.to.toISOString()}::timestamptz`, sql`(${auditLog.detail}->>'to')::timestamptz > ${s.from.toISOString()}::timestamptz`),
-    and(ofCameras, like(auditLog.action, 'footage.live%'), gte(auditLog.at, s.from), lt(auditLog.at, s.to)),
+    and(ofCameras, eq(auditLog.action, 'footage.live'), gte(auditLog.at, s.from), lt(auditLog.at, s.to)),
     and(
       eq(auditLog.subjectType, 'export_request'),
       sql`${auditLog.subjectId} in (select ${exportRequests.id}::text from ${exportRequests} where ${exportRequests.roomId} = ${s.roomId} and ${exportRequests.fromAt} < ${s.to.toISOString()}::timestamptz and ${exportRequests.toAt} > ${s.from.toISOString()}::timestamptz)`,

@@ -108,6 +108,9 @@ describe.each(['pglite', 'postgres'] as const)('audit trail on %s', (kind) => {
     // The same camera watched for a range two days earlier: not this session's footage.
     const before = Date.now() - 2 * 86400_000;
     await fx.server.services.audit.append({ actorId: null, actor: 'old-viewer', action: 'footage.playlist', venueId: a.id, subjectType: 'camera', subjectId: a.cameras[0]!, detail: { from: new Date(before).toISOString(), to: new Date(before + 60_000).toISOString() } });
+    // Live view of the camera during the session: its start counts, each live segment fetched does not.
+    await fx.server.services.audit.append({ actorId: null, actor: 'live-viewer', action: 'footage.live', venueId: a.id, subjectType: 'camera', subjectId: a.cameras[0]!, detail: {} });
+    await fx.server.services.audit.append({ actorId: null, actor: 'live-viewer', action: 'footage.live_segment', venueId: a.id, subjectType: 'camera', subjectId: a.cameras[0]!, detail: { seq: 1 } });
     const exp = await fx.call('POST', '/api/exports', sup, { sessionId: session.id, purpose: '审计测试' });
     expect(exp.status, await exp.clone().text()).toBe(201);
     const exportId = ExportRequest.parse(await exp.json()).id;
@@ -121,9 +124,10 @@ describe.each(['pglite', 'postgres'] as const)('audit trail on %s', (kind) => {
     expect(rows.find((e) => e.action === 'export.request')).toMatchObject({ subjectType: 'export_request', subjectId: exportId });
     expect(rows.find((e) => e.action === 'ledger.create')).toMatchObject({ actor: 'patrol-a', subjectType: 'ledger_entry', subjectId: entryId });
     expect(rows.map((e) => e.actor)).not.toContain('old-viewer');
+    expect(rows.filter((e) => e.actor === 'live-viewer').map((e) => e.action)).toEqual(['footage.live']);
     expect(rows.every((e) => e.venueId === a.id)).toBe(true);
     // With other filters it narrows further.
-    expect((await list(sup, `sessionId=${session.id}&action=footage`)).entries.map((e) => e.action)).toEqual(['footage.playlist']);
+    expect((await list(sup, `sessionId=${session.id}&action=footage`)).entries.map((e) => e.action)).toEqual(['footage.live', 'footage.playlist']);
 
     // A session of another county does not exist for venue A's staff; a malformed id is a bad request.
     const other = await fx.server.services.sessions.create(
