@@ -144,7 +144,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const integrity = new IntegrityService(db, segmentRepo, store, loadOrCreateCentreKey(dataDir), logger.child({ component: 'integrity' }));
     ingest.onStored = (meta) => integrity.segmentStored(meta.cameraId, meta.start);
     const evidence = new EvidenceExportService(segmentRepo, integrity, store, logger.child({ component: 'evidence-export' }));
-    const exportRequests = new ExportRequestService(db, new ExportRequestRepository(db), venueRepo, sessions, audit, config.exports, config.sessions, logger.child({ component: 'export-requests' }));
+    const exportRequests = new ExportRequestService(db, new ExportRequestRepository(db), venueRepo, sessions, audit, config.exports, logger.child({ component: 'export-requests' }));
 
     if (config.demo.accounts) {
       if (!config.demo.password) throw new Error('demo.accounts is on but demo.password is not set: set DEMO_PASSWORD');

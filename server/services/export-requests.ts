@@ -43,7 +43,6 @@ export class ExportRequestService {
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
     private readonly settings: ExportSettings,
-    private readonly sessionSettings: Pick<ServerConfig['sessions'], 'preRollMinutes' | 'postRollMinutes'>,
     private readonly logger: Logger,
   ) {}
 
@@ -61,13 +60,7 @@ export class ExportRequestService {
     let place: { venueId: string; roomId: string; sessionId: string | null; from: Date; to: Date };
     if (input.sessionId !== undefined) {
       const s = await this.sessions.find(input.sessionId, user);
-      place = {
-        venueId: s.venueId,
-        roomId: s.roomId,
-        sessionId: s.id,
-        from: new Date(Date.parse(s.plannedStart) - this.sessionSettings.preRollMinutes * 60_000),
-        to: new Date(Date.parse(s.plannedEnd) + this.sessionSettings.postRollMinutes * 60_000),
-      };
+      place = { venueId: s.venueId, roomId: s.roomId, sessionId: s.id, ...this.sessions.footageSpan(s) };
     } else {
       const room = await this.venues.getRoom(input.roomId!);
       if (!room || !canSeeVenue(user, room.venueId)) throw new AppError('bad_request', { en: `room "${input.roomId}" is unknown: pick a room of your venues (GET /api/venues)`, zh: `房间“${input.roomId}”不存在：请选择您所属场地的房间` });

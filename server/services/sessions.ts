@@ -194,31 +194,30 @@ export class SessionService {
   }
 
   /**
-   * A session's footage: its room's cameras from planned start − pre-roll to planned end +
-   * post-roll, the span its upload window holds (what "who watched this session" asks about).
+   * A session's footage span: planned start − pre-roll to planned end + post-roll. Its upload
+   * window holds it, its evidence export covers it, and "who watched this session" asks about it.
    */
+  footageSpan(s: { plannedStart: Date | string; plannedEnd: Date | string }): { from: Date; to: Date } {
+    return {
+      from: new Date(new Date(s.plannedStart).getTime() - this.settings.preRollMinutes * 60_000),
+      to: new Date(new Date(s.plannedEnd).getTime() + this.settings.postRollMinutes * 60_000),
+    };
+  }
+
+  /** A session the user may see (not_found otherwise), its room's cameras and its footage span. */
   async footageScope(id: string, user: Pick<User, 'venueIds'>): Promise<{ session: BidSession; cameraIds: string[]; from: Date; to: Date }> {
     const session = await this.find(id, user);
     const cameras = await this.venues.camerasInRoom(session.roomId);
-    return {
-      session,
-      cameraIds: cameras.map((c) => c.id),
-      from: new Date(Date.parse(session.plannedStart) - this.settings.preRollMinutes * 60_000),
-      to: new Date(Date.parse(session.plannedEnd) + this.settings.postRollMinutes * 60_000),
-    };
+    return { session, cameraIds: cameras.map((c) => c.id), ...this.footageSpan(session) };
   }
 
   /** The upload windows of one venue: each session's room from planned start − pre-roll to end + post-roll. */
   async windowsFor(venueId: string, now = new Date()): Promise<UploadWindow[]> {
-    const pre = this.settings.preRollMinutes * 60_000;
     const post = this.settings.postRollMinutes * 60_000;
     const rows = await this.sessions.forVenue(venueId, new Date(now.getTime() - WINDOW_LOOKBACK_MS - post), MAX_WINDOWS);
-    return rows.map((s) => ({
-      roomId: s.roomId,
-      from: new Date(s.plannedStart.getTime() - pre).toISOString(),
-      to: new Date(s.plannedEnd.getTime() + post).toISOString(),
-      reason: 'session' as const,
-      ownerId: s.id,
-    }));
+    return rows.map((s) => {
+      const span = this.footageSpan(s);
+      return { roomId: s.roomId, from: span.from.toISOString(), to: span.to.toISOString(), reason: 'session' as const, ownerId: s.id };
+    });
   }
 }
