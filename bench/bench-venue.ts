@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Aedes } from 'aedes';
@@ -121,7 +121,7 @@ export interface AgentProcess {
  * the broker lets one client of an id connect at a time, so two would keep taking over each
  * other's connection.
  */
-export function spawnAgent(o: { venue: BenchVenue; n: number; venueId?: string; dataDir: string; configFile: string; config?: Record<string, unknown>; nodeArgs?: string[]; env?: Record<string, string> }): AgentProcess {
+export function spawnAgent(o: { venue: BenchVenue; n: number; venueId?: string; dataDir: string; configFile: string; config?: Record<string, unknown>; nodeArgs?: string[]; env?: Record<string, string>; logFile?: string }): AgentProcess {
   const { venue, n } = o;
   writeFileSync(o.configFile, JSON.stringify({
     edgeAgent: {
@@ -136,7 +136,8 @@ export function spawnAgent(o: { venue: BenchVenue; n: number; venueId?: string; 
   }));
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), 'dist/edge-agent.mjs'], {
     cwd: root,
-    stdio: 'ignore',
+    // Its log only when asked (BENCH_AGENT_LOG): writing it is work the agent would be measured doing.
+    stdio: o.logFile ? ['ignore', openSync(o.logFile, 'a'), openSync(o.logFile, 'a')] : 'ignore',
     env: { ...process.env, VW_CONFIG: o.configFile, MQTT_URL: `mqtt://127.0.0.1:${venue.brokerPort}`, CENTRE_URL: 'http://127.0.0.1:9', LOG_LEVEL: 'warn', ...o.env },
   });
   const ready = (async () => {

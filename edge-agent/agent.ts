@@ -27,6 +27,7 @@ import { catalogueOrphanFootage } from './recorder/orphan-footage.ts';
 import { reapOrphanRecorders } from './recorder/orphan-recorders.ts';
 import { Uploader } from './upload/uploader.ts';
 import { LivePusher } from './live/live-pusher.ts';
+import { everyTick } from './schedule/shared-tick.ts';
 
 /**
  * The venue box: finds the cameras, records each one continuously, catalogues every segment,
@@ -150,7 +151,12 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
     cameras: () => [...states.values()].map((s) => ({ cameraId: s.info.id, roomId: s.info.roomId, recorder: s.recorder })),
     onPaused: (cameraId, reason) => gaps.noteFailure(cameraId, { cause: 'disk_full', detail: reason }),
   });
-  const live = new LivePusher({ centreUrl: config.centre.url, token: config.centre.token, logger: logger.child({ component: 'live' }) });
+  const live = new LivePusher({
+    centreUrl: config.centre.url,
+    token: config.centre.token,
+    logger: logger.child({ component: 'live' }),
+    onLeaseChange: (cameraId, active) => states.get(cameraId)?.recorder?.setLive(active),
+  });
   const intake = new SegmentIntake({
     chain,
     onAdded: () => uploader.kick(),
@@ -329,6 +335,7 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
       },
     });
     state.recorder = recorder;
+    recorder.setLive(live.active(f.id));
     tracker.recorderStarted(f.id);
     recorder.start();
   };
@@ -402,7 +409,8 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
   // Reconcile at start-up too: the centre may have lost what it acknowledged while we were down.
   void reconciler.run();
   const discoveryTimer = setInterval(() => void discover(), config.discovery.intervalMinutes * 60_000);
-  const retryTimer = setInterval(() => void retryFailed().catch(() => {}), options.retryFailedMs ?? 30_000);
+  // On the box's grid: with the other jobs' wake-ups, not one of its own (schedule/shared-tick.ts).
+  const stopRetry = everyTick(options.retryFailedMs ?? 30_000, () => void retryFailed().catch(() => {}));
   logger.info({ dataDir, cameras: config.cameras.length, discovery: config.discovery.enabled ? config.discovery.interfaces : 'off' }, 'edge agent started');
   await discover();
   void health.checkClocks();
@@ -431,7 +439,7 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
       if (stopped) return;
       stopped = true;
       clearInterval(discoveryTimer);
-      clearInterval(retryTimer);
+      stopRetry();
       await health.stop();
       for (const { sub } of eventSubs.values()) sub.stop();
       await sensorHub?.stop();

@@ -51,6 +51,7 @@ export class GapTracker {
   private readonly cameras = new Map<string, CameraState>();
   private readonly thresholdMs: number;
   private heartbeat: (() => void) | null = null;
+  private started = false;
 
   constructor(private readonly opts: GapTrackerOptions) {
     this.log = new GapLog(opts.catalogue, opts.venueId);
@@ -137,8 +138,23 @@ export class GapTracker {
       if (!seen.has(g.cameraId)) this.finish(g, Number.isFinite(alive) ? Math.max(alive, g.startMs) : startedAtMs, g.cause, g.detail);
     }
     this.persist();
+    this.started = true;
     this.beat(true);
-    this.heartbeat = everyTick(this.opts.heartbeatMs ?? 1000, () => this.beat());
+  }
+
+  /**
+   * The heartbeat runs only while some camera is failing or its audio is missing: all it does is
+   * date that failure and open its row once it is longer than the threshold. A box whose cameras
+   * all record is then not woken by it at all (schedule/shared-tick.ts).
+   */
+  private pulse(): void {
+    let failing = false;
+    for (const st of this.cameras.values()) if (st.pending || st.openVideo || st.openAudio || st.audioLostSince !== null) failing = true;
+    if (failing && this.started && !this.heartbeat) this.heartbeat = everyTick(this.opts.heartbeatMs ?? 1000, () => this.beat());
+    else if ((!failing || !this.started) && this.heartbeat) {
+      this.heartbeat();
+      this.heartbeat = null;
+    }
   }
 
   /**
@@ -158,6 +174,7 @@ export class GapTracker {
     } catch {
       // Catalogue closed during shutdown.
     }
+    this.pulse();
   }
 
   /** Opens the row of a gap that is already longer than the threshold and still going on. */
@@ -223,6 +240,7 @@ export class GapTracker {
     } catch {
       // Catalogue closed during shutdown.
     }
+    this.pulse();
   }
 
   /** A segment was catalogued (call in recording order per camera). */
@@ -261,11 +279,11 @@ export class GapTracker {
       st.audioLostSince = startMs;
     }
     if (hadPending) this.persist();
+    this.pulse();
   }
 
   stop(): void {
-    this.heartbeat?.();
-    this.heartbeat = null;
+    this.started = false;
     this.beat(true);
   }
 }

@@ -65,7 +65,8 @@ export class HealthReporter {
       this.o.logger.error({ err: (err as Error).message, port: h.metrics.port }, 'cannot serve /metrics: set edgeAgent.health.metrics.port to a free port');
     }
     this.timer = everyTick(h.intervalSeconds * 1000, () => this.publish());
-    this.clockTimer = everyTick(5000, () => void this.checkClocks());
+    // With the report, on its wake-up: a camera found since is measured within one report.
+    this.clockTimer = everyTick(h.intervalSeconds * 1000, () => void this.checkClocks());
   }
 
   cameraHealth(): CameraHealth[] {

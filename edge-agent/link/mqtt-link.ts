@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { EdgeAgentConfig } from '../../config/schema.ts';
 import { decodeMessage, encodeMessage, topics, type BoxCommand, type CommandReply, type UploadWindow, type VenueInventory } from '../../protocol/index.ts';
@@ -86,6 +86,9 @@ export class MqttLink {
       password: config.centre.token,
       clean: true,
       keepalive: config.mqtt.keepaliveSeconds,
+      // The keepalive check (every half keepalive, counting to a ping) on the box's grid: at 10 s
+      // it wakes with retention and health instead of on its own (schedule/shared-tick.ts).
+      timerVariant: { set: (fn: () => void, ms: number) => everyTick(ms, fn), clear: (stop: () => void) => stop() } as unknown as NonNullable<IClientOptions['timerVariant']>,
       // mqtts:// with a private CA: trust exactly that CA.
       ...(config.mqtt.caFile ? { ca: readFileSync(config.mqtt.caFile) } : {}),
       reconnectPeriod: MIN_RECONNECT_MS,

@@ -18,6 +18,8 @@ export interface LivePusherOptions {
   logger: Logger;
   /** Segments kept per camera to send at once when a lease starts (the viewer starts sooner). */
   keep?: number;
+  /** A camera's live view started or ended (its recorder then reads its playlist sooner or later). */
+  onLeaseChange?: (cameraId: string, active: boolean) => void;
 }
 
 export class LivePusher {
@@ -42,12 +44,16 @@ export class LivePusher {
     const was = this.active(cameraId);
     if (leaseSeconds <= 0) {
       this.leases.delete(cameraId);
-      if (was) log.info('live view stopped by the centre');
+      if (was) {
+        log.info('live view stopped by the centre');
+        this.opts.onLeaseChange?.(cameraId, false);
+      }
       return;
     }
     this.leases.set(cameraId, Date.now() + leaseSeconds * 1000);
     if (!was) {
       log.info({ leaseSeconds }, 'live view started: pushing segments to the centre');
+      this.opts.onLeaseChange?.(cameraId, true);
       // The newest closed segment goes at once: the viewer need not wait a whole segment.
       const last = this.recent.get(cameraId)?.slice(-1) ?? [];
       for (const s of last) this.enqueue(s);
@@ -65,6 +71,7 @@ export class LivePusher {
     else if (this.leases.has(s.cameraId)) {
       this.leases.delete(s.cameraId);
       this.opts.logger.info({ cameraId: s.cameraId }, 'live lease expired: push stopped');
+      this.opts.onLeaseChange?.(s.cameraId, false);
     }
   }
 

@@ -35,12 +35,20 @@ export interface CameraRecorderOptions {
   maxRestartDelayMs?: number;
   /** A run ended badly or was restarted by the watchdog: the footage stops here, and why. */
   onFailure?: (failure: RecorderFailure) => void;
-  /** Playlist poll interval and clock-anchor segments of each run (watcher defaults when absent). */
+  /**
+   * Playlist poll interval (default one segment duration) and clock-anchor segments of each run
+   * (watcher default when absent).
+   */
   catalogueIntervalMs?: number;
   clockAnchorSegments?: number;
 }
 
 const MAX_BACKOFF_MS = 60_000;
+/**
+ * Playlist poll while someone watches the camera live: each segment goes to the centre as it is
+ * seen, so a poll every segment duration would add up to that much to what the viewer waits.
+ */
+const LIVE_POLL_MS = 1000;
 
 export class CameraRecorder {
   private run: RecordingRun | null = null;
@@ -51,6 +59,7 @@ export class CameraRecorder {
   private stallTimer: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private paused = false;
+  private live = false;
   /** Runs the watchdog restarted because no segment came. */
   watchdogRestarts = 0;
   /** ffmpeg arguments of the current run, credentials redacted. */
@@ -65,6 +74,23 @@ export class CameraRecorder {
 
   start(): void {
     this.loop = this.runOnce();
+  }
+
+  /**
+   * Recording alone needs a segment once it is closed, not at once (it is catalogued every few
+   * segments): the playlist is read once a segment duration, on the box's grid with every other
+   * camera's. Live view wants each segment within a second of closing.
+   */
+  private pollMs(): number {
+    const normal = this.opts.catalogueIntervalMs ?? this.opts.segmentSeconds * 1000;
+    return this.live ? Math.min(normal, LIVE_POLL_MS) : normal;
+  }
+
+  /** Someone watches the camera live (a lease from the centre) or no longer does. */
+  setLive(on: boolean): void {
+    if (on === this.live) return;
+    this.live = on;
+    this.watcher?.setPollMs(this.pollMs());
   }
 
   private async runOnce(): Promise<void> {
@@ -121,7 +147,7 @@ export class CameraRecorder {
         log.info({ videoCodec: c.video, audioCodec: c.audio }, 'stream codecs');
         o.onState({ recording: segments > 0, codecs: c });
       },
-      pollMs: o.catalogueIntervalMs,
+      pollMs: this.pollMs(),
       anchorSamples: o.clockAnchorSegments,
     });
     this.watcher = watcher;
@@ -130,8 +156,8 @@ export class CameraRecorder {
     // A camera that stops sending leaves ffmpeg waiting forever: restart it when no segment comes.
     const stallMs = o.watchdogMs ?? Math.max(20_000, o.segmentSeconds * 8_000);
     let stalled = false;
-    // On the recorders' shared timer: one wake-up for all cameras (shared-tick.ts).
-    this.stallTimer = everyTick(Math.min(1000, Math.max(100, stallMs / 4)), () => {
+    // On the box's grid with the playlist polls: no wake-up of its own (shared-tick.ts).
+    this.stallTimer = everyTick(Math.min(o.segmentSeconds * 1000, Math.max(100, stallMs / 4)), () => {
       if (!stalled && Date.now() - watcher.lastSegmentAt > stallMs) {
         stalled = true;
         this.watchdogRestarts++;

@@ -148,8 +148,15 @@ export class PlaylistWatcher {
   constructor(private readonly opts: WatcherOptions) {}
 
   start(): void {
-    // Latency costs nothing here (times come from the playlist and file mtimes), so poll gently.
-    this.cancelTick = everyTick(this.opts.pollMs ?? 1000, () => void this.poll());
+    // Latency costs little here (times come from the playlist and file mtimes), so poll gently.
+    this.setPollMs(this.opts.pollMs ?? 1000);
+  }
+
+  /** Polls every `ms` from now on (live view asks for sooner segments than the catalogue needs). */
+  setPollMs(ms: number): void {
+    if (this.final) return;
+    this.cancelTick?.();
+    this.cancelTick = everyTick(ms, () => void this.poll());
   }
 
   /** One pass; passes never overlap, and a request during a pass runs another right after. */

@@ -1,54 +1,86 @@
 /**
- * One interval timer for all the box's periodic work instead of one per camera and purpose. Every
- * timer is a wake-up of the process, and on a venue box (a small VM or ARM board) waking is what
- * periodic work mostly costs: each camera polled its playlist and checked its watchdog on timers
- * of its own, and the heartbeat, outbox batcher, uploader, health and signer each had one more,
- * all started at different moments. Periods that are whole seconds now share one wake-up a second
- * (a 5 s period runs on every fifth), whatever N is (docs/benchmarks.md). Other periods (tests use
- * short watchdogs) get one timer per period. A callback that throws does not stop the others.
+ * One timer for all the box's periodic work, armed for the next job that is due, not a tick a
+ * second. On a venue box (a small VM or ARM board) waking is what periodic work mostly costs:
+ * here a Node process woken once a second by an empty timer costs 0.04–0.06 % of a core, a
+ * second-long timer 0.025–0.04 %, whatever the callback does (docs/benchmarks.md), and the agent's
+ * idle jobs (health every 15 s, retention every 10 s, …) ran on a 1 s tick that woke it for nothing
+ * nine times in ten.
+ *
+ * Jobs run on a common grid: a job of period P runs when the monotonic clock is a multiple of P.
+ * So periods that divide each other share their wake-ups (every camera's 2 s playlist pass, the 6 s
+ * catalogue commit and the 10 s retention check wake the box once every 2 s together) and the box
+ * sleeps until the next multiple any job needs. A job's first run comes within one period of its
+ * registration, not exactly one period after it. A callback that throws does not stop the others.
  */
-const BASE_MS = 1000;
 
 interface Entry {
   run: () => void;
-  /** Base ticks per run, and base ticks left until the next. */
-  every: number;
-  left: number;
+  periodMs: number;
+  /** performance.now() at or after which it runs next: a multiple of periodMs. */
+  dueMs: number;
 }
 
-const ticks = new Map<number, { timer: NodeJS.Timeout; entries: Set<Entry> }>();
+/**
+ * A timer can fire this early: Node dates it from the event loop's clock as of the start of the
+ * current turn, not from now. A job due that soon runs now rather than costing a wake-up of its own.
+ */
+const EARLY_MS = 20;
 
-function fire(entries: Set<Entry>): void {
-  for (const e of entries) {
-    if (--e.left > 0) continue;
-    e.left = e.every;
+const entries = new Set<Entry>();
+let timer: NodeJS.Timeout | null = null;
+let armedFor = Number.POSITIVE_INFINITY;
+
+/** The monotonic clock (a wall-clock step must not stall or rush the jobs), read at each call: tests fake it. */
+const now = (): number => globalThis.performance.now();
+
+/** The first multiple of the period strictly after `afterMs`. */
+function nextOnGrid(periodMs: number, afterMs: number): number {
+  return (Math.floor(afterMs / periodMs) + 1) * periodMs;
+}
+
+function arm(): void {
+  let next = Number.POSITIVE_INFINITY;
+  for (const e of entries) if (e.dueMs < next) next = e.dueMs;
+  if (next === armedFor && timer) return;
+  if (timer) clearTimeout(timer);
+  timer = null;
+  armedFor = next;
+  if (next === Number.POSITIVE_INFINITY) return;
+  timer = setTimeout(fire, Math.max(0, Math.ceil(next - now())));
+}
+
+function fire(): void {
+  timer = null;
+  armedFor = Number.POSITIVE_INFINITY;
+  const at = now();
+  for (const e of [...entries]) {
+    // Cancelled by a job that ran before it in this wake-up, or not due yet.
+    if (!entries.has(e) || e.dueMs > at + EARLY_MS) continue;
+    // A late wake-up (a busy box) runs each job once, then back on its grid.
+    e.dueMs = nextOnGrid(e.periodMs, Math.max(at, e.dueMs));
     try {
       e.run();
     } catch {
       // The callback's owner reports its own failures; the rest still run.
     }
   }
+  arm();
 }
 
-/** Calls `fn` every `periodMs` until the returned function is called. */
+/** Calls `fn` every `periodMs` (on the box's common grid) until the returned function is called. */
 export function everyTick(periodMs: number, fn: () => void): () => void {
-  const onBase = periodMs >= BASE_MS && periodMs % BASE_MS === 0;
-  const key = onBase ? BASE_MS : periodMs;
-  let tick = ticks.get(key);
-  if (!tick) {
-    const entries = new Set<Entry>();
-    const timer = setInterval(() => fire(entries), key);
-    tick = { timer, entries };
-    ticks.set(key, tick);
-  }
-  const every = onBase ? periodMs / BASE_MS : 1;
+  if (!(periodMs > 0)) throw new Error(`a periodic job needs a period above 0 ms, not ${periodMs}`);
   // An entry per registration: the same function registered twice runs twice, as two timers did.
-  const entry: Entry = { run: fn, every, left: every };
-  tick.entries.add(entry);
-  const t = tick;
+  const entry: Entry = { run: fn, periodMs, dueMs: nextOnGrid(periodMs, now()) };
+  entries.add(entry);
+  if (entry.dueMs < armedFor) arm();
   return () => {
-    if (!t.entries.delete(entry) || t.entries.size > 0) return;
-    clearInterval(t.timer);
-    if (ticks.get(key) === t) ticks.delete(key);
+    if (!entries.delete(entry)) return;
+    if (entries.size === 0 || entry.dueMs === armedFor) arm();
   };
+}
+
+/** Jobs registered now (tests). */
+export function scheduledJobs(): number {
+  return entries.size;
 }

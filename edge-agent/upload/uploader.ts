@@ -21,6 +21,8 @@ export interface UploaderOptions {
   logger: Logger;
 }
 
+const STALE_RETRY_MS = 10 * 60_000;
+
 export class Uploader {
   private windows: UploadWindow[] = [];
   /** Issue 5: camera ranges the centre asked for (a user wants to watch them), kept a day. */
@@ -28,7 +30,7 @@ export class Uploader {
   private readonly active = new Set<string>();
   /** Segment id → time before which it is not retried. */
   private readonly retryAt = new Map<string, number>();
-  /** Stops its periodic run (on the box's shared timer, schedule/shared-tick.ts). */
+  /** Stops the retry run, which exists only while uploads wait to be retried (schedule/shared-tick.ts). */
   private timer: (() => void) | null = null;
   private stopped = false;
   private scanning = false;
@@ -57,9 +59,25 @@ export class Uploader {
     }
   }
 
+  /**
+   * Work comes as events (a segment catalogued, windows or a fetch from the centre, an upload
+   * ending), each of which kicks; a timer is needed only to retry failed uploads when their delay
+   * is over, so an agent with nothing to retry is not woken for it.
+   */
   start(): void {
-    this.timer = everyTick(Math.min(this.opts.config.upload.retryDelayMs, 5000), () => this.kick());
     this.kick();
+  }
+
+  private retryRun(): void {
+    const now = Date.now();
+    // A retry not taken up long after it was due is for a segment nobody wants any more (its
+    // window gone, or removed by retention): forget it, or the timer would run for ever.
+    for (const [id, at] of this.retryAt) if (now - at > STALE_RETRY_MS && !this.active.has(id)) this.retryAt.delete(id);
+    this.kick();
+    if (this.retryAt.size === 0 && this.timer) {
+      this.timer();
+      this.timer = null;
+    }
   }
 
   setWindows(windows: UploadWindow[]): void {
@@ -255,11 +273,13 @@ export class Uploader {
 
   private later(id: string): void {
     this.retryAt.set(id, Date.now() + this.opts.config.upload.retryDelayMs);
+    if (!this.timer && !this.stopped) this.timer = everyTick(Math.min(this.opts.config.upload.retryDelayMs, 5000), () => this.retryRun());
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.timer?.();
+    this.timer = null;
     await Promise.allSettled([...this.inFlight]);
   }
 }

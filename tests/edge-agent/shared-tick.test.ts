@@ -1,13 +1,26 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { everyTick } from '../../edge-agent/schedule/shared-tick.ts';
+import { everyTick, scheduledJobs } from '../../edge-agent/schedule/shared-tick.ts';
 
-/** The box's one timer: whole-second periods share one wake-up a second, each at its own period. */
+/** Wake-ups (timer firings) until `ms` from now, with the fake clock. */
+function wakesWithin(ms: number): number {
+  const until = performance.now() + ms;
+  let wakes = 0;
+  while (vi.getTimerCount() > 0) {
+    const before = performance.now();
+    vi.advanceTimersToNextTimer();
+    if (performance.now() > until || performance.now() === before) break;
+    wakes++;
+  }
+  return wakes;
+}
+
+/** The box's one timer: armed for the next job due, jobs of every period on one grid. */
 describe('shared tick', () => {
   afterEach(() => {
     vi.useRealTimers();
   });
 
-  it('runs whole-second periods on one timer, each at its own period, and stops each alone', () => {
+  it('runs each job at its own period on one timer, and stops each alone', () => {
     vi.useFakeTimers();
     const before = vi.getTimerCount();
     const runs = { one: 0, three: 0, five: 0 };
@@ -23,22 +36,45 @@ describe('shared tick', () => {
     stopOne();
     stopFive();
     expect(vi.getTimerCount()).toBe(before);
+    expect(scheduledJobs()).toBe(0);
   });
 
-  it('gives other periods a timer of their own, and one throwing callback does not stop the rest', () => {
+  it('sleeps until the next job is due: periods that divide each other share their wake-ups', () => {
     vi.useFakeTimers();
-    const before = vi.getTimerCount();
+    // An idle box: retention every 10 s, health every 15 s. A tick a second woke it 30 times in
+    // 30 s; the grid wakes it at 10, 15, 20 and 30 s.
+    const stops = [everyTick(10_000, () => {}), everyTick(15_000, () => {})];
+    // Start on a multiple of 30 s, so the window holds whole rounds of both.
+    vi.advanceTimersByTime(30_000 - (performance.now() % 30_000));
+    expect(wakesWithin(30_000)).toBe(4);
+    // A camera's 2 s playlist pass and the 6 s catalogue commit: 15 wake-ups in 30 s, not 20.
+    stops.push(everyTick(2000, () => {}), everyTick(6000, () => {}));
+    vi.advanceTimersByTime(30_000 - (performance.now() % 30_000));
+    expect(wakesWithin(30_000)).toBe(15 + 1); // every 2 s, and health at 15 s
+    for (const stop of stops) stop();
+    expect(scheduledJobs()).toBe(0);
+  });
+
+  it('one throwing callback does not stop the rest; a job can stop another in the same wake-up', () => {
+    vi.useFakeTimers();
     let fast = 0;
     let steady = 0;
+    let victim = 0;
     const stopFast = everyTick(250, () => fast++);
     const stopThrowing = everyTick(1000, () => {
       throw new Error('one broken camera');
     });
-    const stopSteady = everyTick(2000, () => steady++);
-    expect(vi.getTimerCount() - before).toBe(2);
+    const stopVictim = everyTick(2000, () => victim++);
+    const stopSteady = everyTick(2000, () => {
+      steady++;
+      stopVictim();
+    });
     vi.advanceTimersByTime(4000);
-    expect([fast, steady]).toEqual([16, 2]);
+    expect(fast).toBe(16);
+    expect(steady).toBe(2);
+    // Registered first, it ran once before the other stopped it (or never, by the order of the set).
+    expect(victim).toBeLessThanOrEqual(1);
     for (const stop of [stopFast, stopThrowing, stopSteady]) stop();
-    expect(vi.getTimerCount()).toBe(before);
+    expect(scheduledJobs()).toBe(0);
   });
 });
