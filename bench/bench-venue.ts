@@ -121,7 +121,7 @@ export interface AgentProcess {
  * the broker lets one client of an id connect at a time, so two would keep taking over each
  * other's connection.
  */
-export function spawnAgent(o: { venue: BenchVenue; n: number; venueId?: string; dataDir: string; configFile: string; config?: Record<string, unknown>; nodeArgs?: string[]; env?: Record<string, string>; logFile?: string }): AgentProcess {
+export function spawnAgent(o: { venue: BenchVenue; n: number; venueId?: string; dataDir: string; configFile: string; config?: Record<string, unknown>; nodeArgs?: string[]; env?: Record<string, string>; logFile?: string; script?: string }): AgentProcess {
   const { venue, n } = o;
   writeFileSync(o.configFile, JSON.stringify({
     edgeAgent: {
@@ -134,7 +134,7 @@ export function spawnAgent(o: { venue: BenchVenue; n: number; venueId?: string; 
       ...o.config,
     },
   }));
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), 'dist/edge-agent.mjs'], {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), o.script ?? 'dist/edge-agent.mjs'], {
     cwd: root,
     // Its log only when asked (BENCH_AGENT_LOG): writing it is work the agent would be measured doing.
     stdio: o.logFile ? ['ignore', openSync(o.logFile, 'a'), openSync(o.logFile, 'a')] : 'ignore',

@@ -6,8 +6,9 @@ import { buildAgent, sleep, spawnAgent, startBenchVenue, type AgentProcess } fro
 import { measure, type Usage } from './process-usage.ts';
 
 /**
- * `npm run bench:compare -- name='{"config":{…},"nodeArgs":[…],"env":{…}}' name2='…'`: what a
- * change to the agent's settings, node flags or environment does to its cost, on this machine.
+ * `npm run bench:compare -- name='{"config":{…},"nodeArgs":[…],"env":{…},"script":"…"}' name2='…'`:
+ * what a change to the agent's settings, node flags, environment or code (`script`: another build
+ * of dist/edge-agent.mjs) does to its cost, on this machine.
  * Between machines the recorder's figures move more than most changes do (docs/benchmarks.md), so
  * every variant runs at the same time, recording the same cameras: COMPARE_COPIES agents of each
  * (default 2, to see the spread between identical processes), started in alternating order, then
@@ -18,6 +19,8 @@ const Variant = z.strictObject({
   config: z.record(z.string(), z.unknown()).optional(),
   nodeArgs: z.array(z.string()).optional(),
   env: z.record(z.string(), z.string()).optional(),
+  /** Another build of the agent (e.g. main's, built into a copy of dist/), to measure a change of code. */
+  script: z.string().optional(),
 });
 
 const variants = process.argv.slice(2).map((arg) => {
@@ -52,7 +55,7 @@ try {
     const order = c % 2 === 0 ? variants : [...variants].reverse();
     for (const v of order) {
       const i = agents.length;
-      const agent = spawnAgent({ venue, n: cameras, venueId: `bench-venue-${i}`, dataDir: path.join(work, `agent-${i}`), configFile: path.join(work, `agent-${i}.json`), config: v.config, nodeArgs: v.nodeArgs, env: v.env });
+      const agent = spawnAgent({ venue, n: cameras, venueId: `bench-venue-${i}`, dataDir: path.join(work, `agent-${i}`), configFile: path.join(work, `agent-${i}.json`), config: v.config, nodeArgs: v.nodeArgs, env: v.env, script: v.script });
       agents.push({ variant: v.name, agent });
       await agent.ready;
       await sleep(2000);
