@@ -50,6 +50,7 @@ const MAX_BACKOFF_MS = 60_000;
  * wake-ups a second cost ~0.1 % of a core here, for as long as someone watches.
  */
 const LIVE_POLL_MS = 500;
+const MAX_POLL_MS = 2000;
 
 export class CameraRecorder {
   private run: RecordingRun | null = null;
@@ -80,10 +81,11 @@ export class CameraRecorder {
   /**
    * Recording alone needs a segment once it is closed, not at once (it is catalogued every few
    * segments): the playlist is read once a segment duration, on the box's grid with every other
-   * camera's. Live view wants each segment within half a second of closing.
+   * camera's, and at most 2 s apart (the watchdog goes by the last segment seen, and a camera's
+   * keyframes can make a 4 s segment longer). Live view wants each segment within half a second.
    */
   private pollMs(): number {
-    const normal = this.opts.catalogueIntervalMs ?? this.opts.segmentSeconds * 1000;
+    const normal = this.opts.catalogueIntervalMs ?? Math.min(this.opts.segmentSeconds * 1000, MAX_POLL_MS);
     return this.live ? Math.min(normal, LIVE_POLL_MS) : normal;
   }
 
@@ -158,7 +160,7 @@ export class CameraRecorder {
     const stallMs = o.watchdogMs ?? Math.max(20_000, o.segmentSeconds * 8_000);
     let stalled = false;
     // On the box's grid with the playlist polls: no wake-up of its own (shared-tick.ts).
-    this.stallTimer = everyTick(Math.min(o.segmentSeconds * 1000, Math.max(100, stallMs / 4)), () => {
+    this.stallTimer = everyTick(Math.min(this.pollMs(), Math.max(100, stallMs / 4)), () => {
       if (!stalled && Date.now() - watcher.lastSegmentAt > stallMs) {
         stalled = true;
         this.watchdogRestarts++;

@@ -142,6 +142,7 @@ export class PlaylistWatcher {
   private samples = 0;
   private held: Observed[] = [];
   private final = false;
+  private stopping = false;
   private codecsKnown = false;
   lastSegmentAt = Date.now();
 
@@ -154,7 +155,7 @@ export class PlaylistWatcher {
 
   /** Polls every `ms` from now on (live view asks for sooner segments than the catalogue needs). */
   setPollMs(ms: number): void {
-    if (this.final) return;
+    if (this.stopping) return;
     this.cancelTick?.();
     this.cancelTick = everyTick(ms, () => void this.poll());
   }
@@ -179,6 +180,7 @@ export class PlaylistWatcher {
 
   /** Stops polling after a final pass (call once ffmpeg has exited and closed the playlist). */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.cancelTick?.();
     this.cancelTick = null;
     await this.running;
