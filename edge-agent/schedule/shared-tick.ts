@@ -1,8 +1,8 @@
 /**
  * One timer for all the box's periodic work, armed for the next job that is due, not a tick a
  * second. On a venue box (a small VM or ARM board) waking is what periodic work mostly costs:
- * here a Node process woken once a second by an empty timer costs 0.04–0.06 % of a core, a
- * second-long timer 0.025–0.04 %, whatever the callback does (docs/benchmarks.md), and the agent's
+ * here a Node process woken once a second by an empty timer costs 0.04–0.06 % of a core, every
+ * two seconds 0.025–0.04 %, before its callback does anything (docs/benchmarks.md), and the agent's
  * idle jobs (health every 15 s, retention every 10 s, …) ran on a 1 s tick that woke it for nothing
  * nine times in ten.
  *
