@@ -11,7 +11,11 @@ import { GapLog, type OpenGap } from './gap-log.ts';
  * its cause is the last failure the recorder reported in between (ffmpeg's error or the
  * watchdog). Time the agent itself was not running is found at start-up: from the camera's last
  * segment (or the last heartbeat, when the camera was already failing) to the agent's start.
- * Audio that disappears from a camera that sent it is a gap of its own kind.
+ * Audio that disappears from a camera that sent it is a gap of its own kind, measured in footage:
+ * its row opens once the footage without audio is longer than the threshold, and it ends where the
+ * footage does. A camera that goes offline has a video gap, not also an audio one: the last
+ * segment of a run often ends before its audio does (ffmpeg's AAC encoder holds ~0.1 s), and
+ * that was once taken for audio lost for the whole outage.
  * A gap is a row while it is still going on: once the recorder has failed and the footage has
  * stopped for longer than the threshold, the heartbeat opens it (no end) and the centre hears of it
  * at once; the next segment closes the same row with its exact end (or withdraws it, when the hole
@@ -92,16 +96,16 @@ export class GapTracker {
     }
     const rows = db
       .prepare(
-        `SELECT s.camera_id AS cameraId, s.end_ms AS endMs, s.has_audio AS hasAudio,
+        `SELECT s.camera_id AS cameraId, s.end_ms AS endMs,
                 (SELECT MAX(has_audio) FROM segments a WHERE a.camera_id = s.camera_id) AS everAudio
          FROM segments s
          WHERE s.end_ms = (SELECT MAX(end_ms) FROM segments m WHERE m.camera_id = s.camera_id)`,
       )
-      .all() as { cameraId: string; endMs: number; hasAudio: number; everAudio: number }[];
+      .all() as { cameraId: string; endMs: number; everAudio: number }[];
     // A camera that never recorded here but was failing when the agent went (saved with the time
     // the agent took it on): its failure ran from then, as if its footage had ended there.
     for (const [cameraId, p] of Object.entries(saved)) {
-      if (p.sinceMs !== null && !rows.some((r) => r.cameraId === cameraId)) rows.push({ cameraId, endMs: p.sinceMs, hasAudio: 0, everAudio: 0 });
+      if (p.sinceMs !== null && !rows.some((r) => r.cameraId === cameraId)) rows.push({ cameraId, endMs: p.sinceMs, everAudio: 0 });
     }
     const leftOpen = this.log.openGaps();
     const seen = new Set<string>();
@@ -129,9 +133,11 @@ export class GapTracker {
       st.lastEndMs = downTooShort ? from : Math.max(r.endMs, startedAtMs);
       st.pending = { cause: 'agent_down', detail: downTooShort ? 'the venue agent was restarting' : 'the venue agent was starting' };
       st.audioExpected = r.everAudio === 1;
-      st.audioLostSince = r.everAudio === 1 && r.hasAudio === 0 ? r.endMs : null;
-      st.openAudio = leftOpen.find((g) => g.cameraId === r.cameraId && g.kind === 'audio') ?? null;
-      if (st.openAudio) st.audioLostSince = st.openAudio.startMs;
+      // The footage ended with the agent: so did any footage without audio. The next footage tells
+      // whether the audio is there.
+      const openAudio = leftOpen.find((g) => g.cameraId === r.cameraId && g.kind === 'audio');
+      if (openAudio) this.finish(openAudio, Math.max(r.endMs, openAudio.startMs), 'audio_lost', AUDIO_LOST);
+      st.audioLostSince = null;
     }
     // Open rows of cameras without footage cannot be dated further: close them where the agent stopped.
     for (const g of leftOpen) {
@@ -143,13 +149,13 @@ export class GapTracker {
   }
 
   /**
-   * The heartbeat runs only while some camera is failing or its audio is missing: all it does is
-   * date that failure and open its row once it is longer than the threshold. A box whose cameras
+   * The heartbeat runs only while some camera is failing: all it does is date that failure and open
+   * its row once it is longer than the threshold (audio rows open as footage comes, onSegment). A box whose cameras
    * all record is then not woken by it at all (schedule/shared-tick.ts).
    */
   private pulse(): void {
     let failing = false;
-    for (const st of this.cameras.values()) if (st.pending || st.openVideo || st.openAudio || st.audioLostSince !== null) failing = true;
+    for (const st of this.cameras.values()) if (st.pending || st.openVideo) failing = true;
     if (failing && this.started && !this.heartbeat) this.heartbeat = everyTick(this.opts.heartbeatMs ?? 1000, () => this.beat());
     else if ((!failing || !this.started) && this.heartbeat) {
       this.heartbeat();
@@ -182,11 +188,27 @@ export class GapTracker {
     if (st.pending && !st.openVideo && st.lastEndMs !== null && now - st.lastEndMs > this.thresholdMs) {
       st.openVideo = this.log.open({ cameraId, kind: 'video', cause: st.pending.cause, startMs: st.lastEndMs, detail: st.pending.detail });
       this.opts.logger.warn({ cameraId, kind: 'video', cause: st.pending.cause, start: new Date(st.lastEndMs).toISOString() }, 'recording gap open: no footage from this camera');
+      this.endAudio(cameraId, st, st.lastEndMs);
     }
-    if (st.audioLostSince !== null && !st.openAudio && now - st.audioLostSince > this.thresholdMs) {
-      st.openAudio = this.log.open({ cameraId, kind: 'audio', cause: 'audio_lost', startMs: st.audioLostSince, detail: AUDIO_LOST });
-      this.opts.logger.warn({ cameraId, kind: 'audio', start: new Date(st.audioLostSince).toISOString() }, 'audio gap open: footage without the camera\'s audio');
+  }
+
+  /** Opens the audio row once the footage recorded without audio is longer than the threshold. */
+  private openAudioIfLong(cameraId: string, st: CameraState): void {
+    if (st.audioLostSince === null || st.openAudio || st.lastEndMs === null) return;
+    if (st.lastEndMs - st.audioLostSince <= this.thresholdMs) return;
+    st.openAudio = this.log.open({ cameraId, kind: 'audio', cause: 'audio_lost', startMs: st.audioLostSince, detail: AUDIO_LOST });
+    this.opts.logger.warn({ cameraId, kind: 'audio', start: new Date(st.audioLostSince).toISOString() }, 'audio gap open: footage without the camera\'s audio');
+  }
+
+  /** The footage stopped at `endMs` (a video gap): footage without audio, if any, stopped there too. */
+  private endAudio(cameraId: string, st: CameraState, endMs: number): void {
+    if (st.openAudio) {
+      this.finish(st.openAudio, Math.max(endMs, st.openAudio.startMs), 'audio_lost', AUDIO_LOST);
+      st.openAudio = null;
+    } else if (st.audioLostSince !== null) {
+      this.add({ cameraId, kind: 'audio', cause: 'audio_lost', startMs: st.audioLostSince, endMs, detail: AUDIO_LOST });
     }
+    st.audioLostSince = null;
   }
 
   /** Closes an open row at endMs, or withdraws it if it turned out no longer than the threshold. */
@@ -249,10 +271,11 @@ export class GapTracker {
     const startMs = Date.parse(seg.start);
     const endMs = Date.parse(seg.end);
     if (st.openVideo) {
-      // The footage is back: the open row ends where this segment starts.
+      // The footage is back: the open row ends where this segment starts (audio ended when it opened).
       this.finish(st.openVideo, Math.max(startMs, st.openVideo.startMs), st.pending?.cause ?? st.openVideo.cause, st.pending?.detail ?? st.openVideo.detail);
       st.openVideo = null;
     } else if (st.lastEndMs !== null && startMs > st.lastEndMs && !(st.noFootageYet && !st.pending)) {
+      if (startMs - st.lastEndMs > this.thresholdMs) this.endAudio(seg.cameraId, st, st.lastEndMs);
       this.add({
         cameraId: seg.cameraId,
         kind: 'video',
@@ -278,6 +301,7 @@ export class GapTracker {
     } else if (st.audioExpected && st.audioLostSince === null) {
       st.audioLostSince = startMs;
     }
+    this.openAudioIfLong(seg.cameraId, st);
     if (hadPending) this.persist();
     this.pulse();
   }

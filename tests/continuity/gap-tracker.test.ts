@@ -63,14 +63,46 @@ describe('gap tracker', () => {
       ['audio', 'audio_lost', new Date(t0 + 32_000).toISOString(), new Date(t0 + 42_000).toISOString()],
     ]);
     // Each gap is in the durable outbox for the centre: the video gap was opened (no end) at the
-    // failure (the footage had stopped longer than the threshold) and closed under the same id.
+    // failure (the footage had stopped longer than the threshold) and closed under the same id; the
+    // audio gap opened once the footage without audio was longer than the threshold (4 s, at the
+    // segment from 34 s), and closed under its id.
     const out = c.pending().filter((m) => m.topic === topics.gaps(venueId));
     const sent = out.flatMap((m) => GapBatch.parse(JSON.parse(m.payload)).gaps);
     expect(sent.map((g) => [g.id, g.kind, g.cause, g.end])).toEqual([
       [gaps[0]!.id, 'video', 'camera_offline', null],
       [gaps[0]!.id, 'video', 'auth_failed', gaps[0]!.end],
+      [gaps[1]!.id, 'audio', 'audio_lost', null],
       [gaps[1]!.id, 'audio', 'audio_lost', gaps[1]!.end],
     ]);
+  });
+
+  it('an outage is a video gap only: audio missing from the last footage ends with it, and the next footage decides again', async () => {
+    const c = catalogue('outage-audio');
+    const t = new GapTracker({ catalogue: c, venueId, thresholdSeconds: 2, logger: quietLogger(), heartbeatMs: 50 });
+    const b = Date.now() - 60_000;
+    t.start(b - 10_000);
+    record(c, t, seg(b));
+    // The run's last segment ends before its audio does (a camera switched off): no audio in it.
+    record(c, t, seg(b + 2000, false)); // ends at b + 4 s
+    t.noteFailure(cam, { cause: 'camera_offline', detail: 'End of file' });
+    await new Promise((r) => setTimeout(r, 300)); // a few heartbeats
+    // The video row is open; nothing says the camera's audio was lost.
+    const rows = () => t.log.list(cam).map((g) => [g.kind, Date.parse(g.start) - b, g.end === null ? null : Date.parse(g.end) - b]);
+    expect(rows()).toEqual([['video', 4000, null]]);
+    // Back with audio: the video row closes, and no audio row appears.
+    record(c, t, seg(b + 10_000));
+    expect(rows()).toEqual([['video', 4000, 10_000]]);
+
+    // Audio lost for longer than the threshold of footage: its row opens with the segment that makes it so.
+    record(c, t, seg(b + 12_000, false));
+    expect(rows()).toEqual([['video', 4000, 10_000]]);
+    record(c, t, seg(b + 14_000, false));
+    expect(rows()).toEqual([['video', 4000, 10_000], ['audio', 12_000, null]]);
+    // Then the camera goes: the audio row ends where the footage does, the video row takes over.
+    t.noteFailure(cam, { cause: 'camera_offline', detail: 'End of file' });
+    await new Promise((r) => setTimeout(r, 300));
+    t.stop();
+    expect(rows()).toEqual([['video', 4000, 10_000], ['audio', 12_000, 16_000], ['video', 16_000, null]]);
   });
 
   it('keeps a gap open while the camera is down, closes the same row, withdraws a hole within the threshold', async () => {
