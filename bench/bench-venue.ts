@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Aedes } from 'aedes';
 import { pino } from 'pino';
 import { ffmpegPath } from '../config/binaries.ts';
+import { agentEnvironment } from '../edge-agent/launch/malloc-tunables.ts';
 import { startOnvifDevice, type OnvifDevice } from '../simulator/onvif/device.ts';
 import { startRtspServer } from '../simulator/rtsp/rtsp-server.ts';
 import { freePort } from '../tests/support/ports.ts';
@@ -138,7 +139,8 @@ export function spawnAgent(o: { venue: BenchVenue; n: number; venueId?: string; 
     cwd: root,
     // Its log only when asked (BENCH_AGENT_LOG): writing it is work the agent would be measured doing.
     stdio: o.logFile ? ['ignore', openSync(o.logFile, 'a'), openSync(o.logFile, 'a')] : 'ignore',
-    env: { ...process.env, VW_CONFIG: o.configFile, MQTT_URL: `mqtt://127.0.0.1:${venue.brokerPort}`, CENTRE_URL: 'http://127.0.0.1:9', LOG_LEVEL: 'warn', ...o.env },
+    // As the agent is started in production (edge-agent/launch/malloc-tunables.ts); a variant's env can unset it.
+    env: { ...agentEnvironment(process.env), VW_CONFIG: o.configFile, MQTT_URL: `mqtt://127.0.0.1:${venue.brokerPort}`, CENTRE_URL: 'http://127.0.0.1:9', LOG_LEVEL: 'warn', ...o.env },
   });
   const ready = (async () => {
     for (let t = 0; processTree([child.pid!]).filter((s) => s.pid !== child.pid).length < n; t++) {

@@ -1,12 +1,15 @@
 import pino from 'pino';
 import { ConfigError, loadEdgeAgentConfig } from '../config/load.ts';
 import { startAgent } from './agent.ts';
+import { keepTunablesFromChildren } from './launch/malloc-tunables.ts';
 
 /**
  * `npm run edge-agent`: settings from config/defaults.json, VW_CONFIG (a JSON file) and the
  * environment. SIGINT/SIGTERM stop every recorder with SIGINT (so playlists close) before exiting:
  * no ffmpeg outlives the agent.
  */
+// Before anything is spawned: the malloc tunables were for this process only.
+keepTunablesFromChildren();
 let config;
 try {
   config = loadEdgeAgentConfig();

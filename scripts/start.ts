@@ -11,6 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { pino } from 'pino';
 import { demoVenuePlan } from './demo-venue.ts';
+import { agentEnvironment } from '../edge-agent/launch/malloc-tunables.ts';
 import { startVirtualVenue } from '../simulator/venue.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
   const built = spawnSync(process.execPath, ['scripts/build-edge-agent.mjs'], { cwd: root, stdio: 'inherit' });
   if (built.status !== 0) throw new Error('Building the edge agent failed: run `npm run build:edge-agent` to see why.');
   launch('edge agent', ['--enable-source-maps', 'dist/edge-agent.mjs'], {
+    GLIBC_TUNABLES: agentEnvironment(process.env).GLIBC_TUNABLES!,
     VW_CONFIG: edgeConfigPath,
     MQTT_URL: mqttUrl,
     CENTRE_URL: base,

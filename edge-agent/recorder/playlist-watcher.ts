@@ -55,11 +55,11 @@ export function parsePlaylist(text: string): { entries: PlaylistEntry[]; ended: 
 }
 
 /**
- * One reusable read buffer for hashing, grown to the largest segment seen. Each recorded second of
- * 1080p is ~0.5 MB read back and hashed; fresh buffers for it kept V8's garbage collector busier
- * than the hashing itself (docs/benchmarks.md).
+ * One small read buffer for hashing, reused: fresh buffers per segment kept V8's garbage collector
+ * busier than the hashing itself, and a buffer the size of a segment (~1 MB of 1080p) stays
+ * resident for nothing between segments. Reads of ~128 KB cost the same CPU (docs/benchmarks.md).
  */
-let hashBuffer = Buffer.allocUnsafe(1 << 20);
+const hashBuffer = Buffer.allocUnsafeSlow(700 * 188); // whole TS packets: the probe carries nothing over
 
 /**
  * Size, mtime and SHA-256 of a finished segment; null when the file is gone (retention).
@@ -67,7 +67,7 @@ let hashBuffer = Buffer.allocUnsafe(1 << 20);
  * Synchronous on purpose: the file was just written, so it is in the page cache and the calls are
  * a few microseconds each, while each fs/promises call is a round trip through libuv's thread pool
  * and back (two thread wake-ups) — with open, stat, reads and close per segment, that was most of
- * what the agent spent per camera after the hashing itself. One fstat and one read for the file.
+ * what the agent spent per camera after the hashing itself.
  */
 export function hashSegmentFile(path: string, inspect?: (chunk: Buffer) => void): { bytes: number; mtimeMs: number; sha256: string } | null {
   let fd: number;
@@ -78,17 +78,16 @@ export function hashSegmentFile(path: string, inspect?: (chunk: Buffer) => void)
     throw err;
   }
   try {
-    const { size, mtimeMs } = fstatSync(fd);
-    if (hashBuffer.length < size + 1) hashBuffer = Buffer.allocUnsafe(Math.max(size + 1, hashBuffer.length * 2));
+    const { mtimeMs } = fstatSync(fd);
     const hash = createHash('sha256');
     let bytes = 0;
-    // The file is complete (ffmpeg renames it into place) and the buffer larger: one read.
     for (;;) {
       const n = readSync(fd, hashBuffer, 0, hashBuffer.length, null);
       if (n === 0) break;
-      hash.update(hashBuffer.subarray(0, n));
+      const chunk = n === hashBuffer.length ? hashBuffer : hashBuffer.subarray(0, n);
+      hash.update(chunk);
       // The same bytes, seen as they are hashed (the audio probe): no second read.
-      inspect?.(hashBuffer.subarray(0, n));
+      inspect?.(chunk);
       bytes += n;
       // A short read of a regular file is its end: no extra read to see 0.
       if (n < hashBuffer.length) break;

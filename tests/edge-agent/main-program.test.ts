@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Catalogue } from '../../edge-agent/catalogue/catalogue.ts';
+import { AGENT_MALLOC_TUNABLES, agentEnvironment } from '../../edge-agent/launch/malloc-tunables.ts';
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
 import { freePort, quietLogger, scratchDir, uniqueVenue, waitFor } from './agent-fixture.ts';
 
@@ -15,6 +16,16 @@ function recordersUnder(dir: string): number[] {
   } catch {
     return [];
   }
+}
+
+/** The environment a process was started with (/proc/<pid>/environ). */
+function environOf(pid: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
 }
 
 // `npm run edge-agent` stopped with SIGTERM: playlists closed, exit 0, no ffmpeg left behind.
@@ -49,9 +60,12 @@ describe('edge-agent/main.ts', () => {
         logLevel: 'warn',
       }),
     );
+    // Started as `npm run edge-agent` starts it, with the malloc tunables meant for node alone.
+    const env = agentEnvironment({ ...process.env, GLIBC_TUNABLES: '', VW_CONFIG: configFile });
+    expect(env.GLIBC_TUNABLES).toBe(AGENT_MALLOC_TUNABLES);
     const child = spawn(process.execPath, ['--import', 'tsx', 'edge-agent/main.ts'], {
       cwd: repo,
-      env: { ...process.env, VW_CONFIG: configFile },
+      env,
       stdio: ['ignore', 'ignore', 'ignore'],
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -69,7 +83,12 @@ describe('edge-agent/main.ts', () => {
       40_000,
       500,
     );
-    expect(recordersUnder(scratch.dir)).toHaveLength(1);
+    const recorders = recordersUnder(scratch.dir);
+    expect(recorders).toHaveLength(1);
+    expect(environOf(child.pid!).GLIBC_TUNABLES).toBe(AGENT_MALLOC_TUNABLES);
+    // ffmpeg records as a bare ffmpeg would, without them. (Only a lone tunable can be checked this
+    // way: glibc cuts the string in the process's own copy at the first ':' as it parses it.)
+    expect(environOf(recorders[0]!)).not.toHaveProperty('GLIBC_TUNABLES');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(recordersUnder(scratch.dir)).toEqual([]);
