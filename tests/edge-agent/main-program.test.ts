@@ -1,22 +1,14 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Catalogue } from '../../edge-agent/catalogue/catalogue.ts';
 import { AGENT_MALLOC_TUNABLES, agentEnvironment } from '../../edge-agent/launch/malloc-tunables.ts';
 import { startVirtualVenue, type VirtualVenue } from '../../simulator/venue.ts';
+import { recordersUnder } from '../support/agent-process.ts';
 import { freePort, quietLogger, scratchDir, uniqueVenue, waitFor } from './agent-fixture.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
-
-/** Recorder ffmpeg processes anywhere on the machine writing under `dir`. */
-function recordersUnder(dir: string): number[] {
-  try {
-    return execFileSync('pgrep', ['-f', `ffmpeg .*${dir}`], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 /** The environment a process was started with (/proc/<pid>/environ). */
 function environOf(pid: number): Record<string, string> {
