@@ -1,4 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
+import { httpRequest } from '../http/http-request.ts';
 
 /**
  * A camera's clock against the box's: GetSystemDateAndTime (no credentials needed, ONVIF core),
@@ -15,33 +16,15 @@ const BODY =
 
 export async function measureClockOffset(xaddr: string, timeoutMs: number): Promise<number> {
   const t0 = Date.now();
-  const res = await fetch(xaddr, {
+  const res = await httpRequest(xaddr, {
     method: 'POST',
     headers: { 'content-type': 'application/soap+xml; charset=utf-8' },
     body: BODY,
-    signal: AbortSignal.timeout(timeoutMs),
-    redirect: 'manual',
+    timeoutMs,
+    maxAnswerBytes: MAX_ANSWER_BYTES,
   });
-  const declared = Number(res.headers.get('content-length') ?? 0);
-  if (declared > MAX_ANSWER_BYTES) {
-    await res.body?.cancel();
-    throw new Error(`GetSystemDateAndTime answer of ${declared} bytes from ${xaddr} is too large`);
-  }
-  const reader = res.body?.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (reader) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > MAX_ANSWER_BYTES) {
-      await reader.cancel();
-      throw new Error(`GetSystemDateAndTime answer from ${xaddr} exceeds ${MAX_ANSWER_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
   const t1 = Date.now();
-  const xml = Buffer.concat(chunks).toString('utf8');
+  const xml = res.text();
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new Error(`GetSystemDateAndTime answer from ${xaddr} carries a DTD: refused`);
   if (!res.ok) throw new Error(`GetSystemDateAndTime at ${xaddr} answered HTTP ${res.status}`);
   const doc = parser.parse(xml) as Record<string, any>;

@@ -1,4 +1,5 @@
 import { isIPv4 } from 'node:net';
+import { httpRequest } from '../http/http-request.ts';
 
 /**
  * Unicast probing for cameras on another subnet, where WS-Discovery multicast does not reach:
@@ -35,36 +36,17 @@ const GET_TIME =
 /** A probe answer is tiny; anything bigger is not a camera worth parsing. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
-async function readCapped(res: Response, max: number): Promise<string | null> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** True when something at `xaddr` answers GetSystemDateAndTime like an ONVIF device. */
 export async function answersOnvif(xaddr: string, timeoutMs: number): Promise<boolean> {
   try {
-    const res = await fetch(xaddr, {
+    const res = await httpRequest(xaddr, {
       method: 'POST',
       headers: { 'content-type': 'application/soap+xml; charset=utf-8' },
       body: GET_TIME,
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: 'manual',
+      timeoutMs,
+      maxAnswerBytes: MAX_ANSWER_BYTES,
     });
-    const text = await readCapped(res, MAX_ANSWER_BYTES);
-    return res.ok && text !== null && /SystemDateAndTime/.test(text);
+    return res.ok && /SystemDateAndTime/.test(res.text());
   } catch {
     return false;
   }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { httpRequest } from '../http/http-request.ts';
 import { LIVE_SEGMENT_HEADER, type LiveSegmentMeta, type SegmentRecord } from '../../protocol/index.ts';
 
 /**
@@ -102,13 +103,12 @@ export class LivePusher {
     const meta: LiveSegmentMeta = { runId: s.runId, start: s.start, durationSeconds: (Date.parse(s.end) - Date.parse(s.start)) / 1000 };
     try {
       const body = await readFile(s.path);
-      const res = await fetch(new URL(`/api/live/${encodeURIComponent(s.cameraId)}/segments`, this.opts.centreUrl), {
+      const res = await httpRequest(new URL(`/api/live/${encodeURIComponent(s.cameraId)}/segments`, this.opts.centreUrl), {
         method: 'PUT',
         headers: { authorization: `Bearer ${this.opts.token}`, 'content-type': 'video/mp2t', [LIVE_SEGMENT_HEADER]: JSON.stringify(meta) },
         body,
-        signal: AbortSignal.timeout(10_000),
+        timeoutMs: 10_000,
       });
-      await res.text().catch(() => '');
       if (!res.ok) throw new Error(`centre answered ${res.status}`);
       this.pushed++;
     } catch (err) {

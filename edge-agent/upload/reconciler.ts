@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { EdgeAgentConfig } from '../../config/schema.ts';
 import { ReconcileResponse, type UploadWindow } from '../../protocol/index.ts';
 import type { Catalogue } from '../catalogue/catalogue.ts';
+import { httpRequest } from '../http/http-request.ts';
 
 /**
  * After an outage (and every footageTransfer.reconcileSeconds) the box and the centre compare
@@ -61,14 +62,14 @@ export class Reconciler {
     const all = [...ids].map(([id, sha256]) => ({ id, sha256 }));
     let requeued = 0;
     for (let i = 0; i < all.length; i += BATCH) {
-      const res = await fetch(new URL('/api/ingest/reconcile', config.centre.url), {
+      const res = await httpRequest(new URL('/api/ingest/reconcile', config.centre.url), {
         method: 'POST',
         headers: { authorization: `Bearer ${config.centre.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ segments: all.slice(i, i + BATCH) }),
-        signal: AbortSignal.timeout(60_000),
+        timeoutMs: 60_000,
       });
-      if (!res.ok) throw new Error(`centre answered ${res.status} to reconcile: ${(await res.text()).slice(0, 200)}`);
-      const { missing } = ReconcileResponse.parse(await res.json());
+      if (!res.ok) throw new Error(`centre answered ${res.status} to reconcile: ${res.text().slice(0, 200)}`);
+      const { missing } = ReconcileResponse.parse(res.json());
       const mark = catalogue.db.prepare('UPDATE segments SET uploaded_at = NULL WHERE id = ?');
       catalogue.db.transaction(() => {
         for (const id of missing) mark.run(id);

@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { pipeline, Readable } from 'node:stream';
+import { pipeline } from 'node:stream';
 import type { Logger } from 'pino';
 import type { EdgeAgentConfig } from '../../config/schema.ts';
 import { formatContentRange, IngestUploadConflict, IngestUploadStatus, SEGMENT_META_HEADER, type SegmentRecord, type UploadWindow } from '../../protocol/index.ts';
 import type { Catalogue, CataloguedSegment } from '../catalogue/catalogue.ts';
+import { httpRequest } from '../http/http-request.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { everyTick } from '../schedule/shared-tick.ts';
 
@@ -181,8 +182,8 @@ export class Uploader {
     try {
       let offset = 0;
       if (seg.bytes > chunk || this.retryAt.has(seg.id)) {
-        const res = await fetch(new URL(`${url.pathname}/upload`, url), { headers, signal: AbortSignal.timeout(30_000) });
-        const status = IngestUploadStatus.safeParse(await res.json().catch(() => null));
+        const res = await httpRequest(new URL(`${url.pathname}/upload`, url), { headers, timeoutMs: 30_000 });
+        const status = IngestUploadStatus.safeParse(res.json());
         if (!res.ok || !status.success) {
           this.refused(log, res.status, 'could not ask the centre how much of the segment it holds');
           return this.later(seg.id);
@@ -200,20 +201,14 @@ export class Uploader {
         const file = createReadStream(seg.path, { start: offset, end: last, highWaterMark: 16 * 1024 });
         // Callback pipeline: a read error (file gone) fails the request instead of hanging it.
         const body = this.limiter.bytesPerSecond > 0 ? pipeline(file, this.limiter.stream(), () => {}) : file;
-        const res = await fetch(url, {
+        const res = await httpRequest(url, {
           method: 'PUT',
           headers: { ...headers, 'content-type': 'video/mp2t', 'content-range': formatContentRange({ first: offset, last, total: seg.bytes }) },
-          body: Readable.toWeb(body) as unknown as ReadableStream,
-          duplex: 'half',
-          signal: AbortSignal.timeout(120_000),
-        } as RequestInit & { duplex: 'half' });
-        const text = await res.text().catch(() => '');
-        let json: unknown = null;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = null;
-        }
+          body,
+          timeoutMs: 120_000,
+        });
+        const text = res.text();
+        const json = res.json();
         if (res.status === 200 || res.status === 201) {
           return this.acknowledged(seg, (json as { sha256?: string } | null)?.sha256, res.status, log);
         }
@@ -242,11 +237,11 @@ export class Uploader {
         break;
       }
     } catch (err) {
-      const e = err as NodeJS.ErrnoException & { cause?: { code?: string; message?: string } };
-      if (e.code === 'ENOENT' || e.cause?.code === 'ENOENT') {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ENOENT') {
         log.error({ path: seg.path }, 'segment file is gone; cannot upload it');
       } else {
-        log.warn({ err: e.cause?.message ?? e.message, url: url.origin }, 'centre unreachable for upload; will retry');
+        log.warn({ err: e.message, url: url.origin }, 'centre unreachable for upload; will retry');
       }
     }
     this.later(seg.id);
