@@ -86,6 +86,8 @@ export function httpRequest(target: string | URL, opts: HttpRequestOptions): Pro
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        // A centre may answer (413, 401) before it has read the whole body: the file is not needed any more.
+        if (streamed && !body.readableEnded) body.destroy();
         resolve(answer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks, size)));
       });
     });
