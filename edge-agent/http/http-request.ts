@@ -5,9 +5,8 @@ import type { Readable } from 'node:stream';
 /**
  * Every HTTP request the box makes — to its cameras (clock checks, unicast probes) and to the centre
  * (uploads, reconcile, live segments) — goes through node:http, which the `onvif` package loads for
- * every camera anyway. `fetch` would bring undici with it: measured on its own, loading it and
- * sending a few requests costs ~9 MB more resident memory than the same requests over node:http
- * (docs/benchmarks.md), on a box whose whole node runtime is ~80 MB.
+ * every camera anyway. `fetch` would bring undici with it, a second HTTP client: an agent recording
+ * one camera kept 4.7 MB more resident with it, of its ~80 MB (docs/benchmarks.md).
  *
  * Answers are read whole, up to a cap (a camera or a centre answers a few KB; anything larger is
  * refused, never buffered). Redirects are not followed: neither a camera nor the centre has a reason
