@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
-import { httpRequest } from '../http/http-request.ts';
+import { httpRequest, type HttpAnswer } from '../http/http-request.ts';
 
 /**
  * A camera's clock against the box's: GetSystemDateAndTime (no credentials needed, ONVIF core),
@@ -14,15 +14,24 @@ const BODY =
   '<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>' +
   '<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>';
 
-export async function measureClockOffset(xaddr: string, timeoutMs: number): Promise<number> {
-  const t0 = Date.now();
-  const res = await httpRequest(xaddr, {
+/**
+ * GetSystemDateAndTime at `xaddr`: the one ONVIF call a device answers without credentials, so also
+ * how unicast probing tells a camera (unicast-probe.ts). An answer is a few hundred bytes; the cap
+ * refuses anything else.
+ */
+export function getSystemDateAndTime(xaddr: string, timeoutMs: number): Promise<HttpAnswer> {
+  return httpRequest(xaddr, {
     method: 'POST',
     headers: { 'content-type': 'application/soap+xml; charset=utf-8' },
     body: BODY,
     timeoutMs,
     maxAnswerBytes: MAX_ANSWER_BYTES,
   });
+}
+
+export async function measureClockOffset(xaddr: string, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  const res = await getSystemDateAndTime(xaddr, timeoutMs);
   const t1 = Date.now();
   const xml = res.text();
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new Error(`GetSystemDateAndTime answer from ${xaddr} carries a DTD: refused`);

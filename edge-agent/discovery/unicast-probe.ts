@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { httpRequest } from '../http/http-request.ts';
+import { getSystemDateAndTime } from './camera-clock.ts';
 
 /**
  * Unicast probing for cameras on another subnet, where WS-Discovery multicast does not reach:
@@ -29,23 +29,10 @@ export function expandCidr(cidr: string): string[] {
   return size > 2 ? all.slice(1, -1) : all;
 }
 
-const GET_TIME =
-  '<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>' +
-  '<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>';
-
-/** A probe answer is tiny; anything bigger is not a camera worth parsing. */
-const MAX_ANSWER_BYTES = 64 * 1024;
-
 /** True when something at `xaddr` answers GetSystemDateAndTime like an ONVIF device. */
 export async function answersOnvif(xaddr: string, timeoutMs: number): Promise<boolean> {
   try {
-    const res = await httpRequest(xaddr, {
-      method: 'POST',
-      headers: { 'content-type': 'application/soap+xml; charset=utf-8' },
-      body: GET_TIME,
-      timeoutMs,
-      maxAnswerBytes: MAX_ANSWER_BYTES,
-    });
+    const res = await getSystemDateAndTime(xaddr, timeoutMs);
     return res.ok && /SystemDateAndTime/.test(res.text());
   } catch {
     return false;
