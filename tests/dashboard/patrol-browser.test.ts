@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checks, need } from '../support/prerequisites.ts';
 import { PASSWORD, startLedgerFixture, type LedgerFixture } from '../server/ledger-fixture.ts';
 import { tempDir } from '../server/support.ts';
+import { openVenueLink, type VenueLink } from '../support/venue-link.ts';
 
 /**
  * The tablet patrol screen in Chromium at 10-inch tablet size with touch: an entry in ≤ 4 taps
@@ -20,6 +21,7 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
   const tmp = tempDir('patrol-browser');
   const outDir = path.join(tmp.dir, 'dashboard');
   let fx: LedgerFixture;
+  let link: VenueLink;
   let context: BrowserContext;
   let page: Page;
   let bigPhoto: string;
@@ -36,6 +38,17 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
     await page.waitForSelector('[data-testid=photo-preview]');
   }
 
+  /** The venue Wi-Fi goes down: the page is told so, and nothing it sends reaches the centre. */
+  async function wifiDown(): Promise<void> {
+    link.cut();
+    await context.setOffline(true);
+  }
+
+  async function wifiBack(): Promise<void> {
+    link.restore();
+    await context.setOffline(false);
+  }
+
   const entriesBy = async (username: string) => {
     const admin = fx.account('admin', 'city');
     return (await fx.server.services.ledger.list(admin.user, { limit: 500 })).filter((e) => e.reporterId === fx.accounts.find((a) => a.name === username)!.user.id);
@@ -44,6 +57,7 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
   beforeAll(async () => {
     await build({ configFile: path.join(root, 'dashboard/vite.config.ts'), build: { outDir, emptyOutDir: true }, logLevel: 'warn' });
     fx = await startLedgerFixture({ dashboardDir: outDir });
+    link = await openVenueLink(fx.server.url);
     // A 12-megapixel-like photo (3000×2000) the tablet must shrink before sending.
     bigPhoto = path.join(tmp.dir, 'photo.jpg');
     execFileSync('/usr/bin/ffmpeg', ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=3000x2000', '-frames:v', '1', '-q:v', '2', '-y', bigPhoto]);
@@ -55,7 +69,7 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
       locale: 'zh-CN',
     });
     page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(`${fx.server.url}/login?redirect=/patrol`);
+    await page.goto(`${link.url}/login?redirect=/patrol`);
     await page.fill('[data-testid=login-username]', 'patrol-a');
     await page.fill('[data-testid=login-password]', PASSWORD);
     await page.click('[data-testid=login-submit]');
@@ -65,6 +79,7 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
 
   afterAll(async () => {
     await context?.close();
+    await link?.close();
     await fx?.stop();
     tmp.remove();
   });
@@ -100,18 +115,20 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
 
   it('offline: two entries with photos wait on the tablet and arrive exactly once when the network is back', async () => {
     const before = (await entriesBy('patrol-a')).length;
-    await context.setOffline(true);
-    for (const cat of ['any_smoking', 'bidder_disorder']) {
-      await tap(`[data-testid=category-${cat}]`);
-      await takePhoto();
-      await tap('[data-testid=save-entry]');
-      await page.waitForSelector('[data-testid=patrol-notice]');
+    await wifiDown();
+    try {
+      for (const cat of ['any_smoking', 'bidder_disorder']) {
+        await tap(`[data-testid=category-${cat}]`);
+        await takePhoto();
+        await tap('[data-testid=save-entry]');
+        await page.waitForSelector('[data-testid=patrol-notice]');
+      }
+      await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('[data-testid=outbox-item]').length === 2);
+      expect(await page.textContent('[data-testid=outbox]')).toContain('待发送（2）');
+      expect((await entriesBy('patrol-a')).length).toBe(before);
+    } finally {
+      await wifiBack();
     }
-    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('[data-testid=outbox-item]').length === 2);
-    expect(await page.textContent('[data-testid=outbox]')).toContain('待发送（2）');
-    expect((await entriesBy('patrol-a')).length).toBe(before);
-
-    await context.setOffline(false);
     await page.waitForSelector('[data-testid=outbox]', { state: 'detached', timeout: 20_000 });
     // Let any stray retry land before counting.
     await new Promise((r) => setTimeout(r, 3500));
@@ -133,22 +150,24 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
     await page.waitForSelector('[data-testid=category-any_noise]');
     const before = (await entriesBy('patrol-a')).length;
 
-    await context.setOffline(true);
-    const offlineLoad = await page.reload();
-    expect(offlineLoad?.headers()['x-vw-offline']).toBe('1');
-    await page.waitForSelector('[data-testid=category-any_noise]');
-    expect(await page.inputValue('[data-testid=patrol-room]')).toBe(fx.a.room);
-    await tap('[data-testid=category-any_noise]');
-    await takePhoto();
-    await tap('[data-testid=save-entry]');
-    await page.waitForSelector('[data-testid=outbox-item]');
-    // Still queued after another offline reload: the outbox is in IndexedDB, not in the page.
-    await page.reload();
-    await page.waitForSelector('[data-testid=outbox-item]');
-    expect(await page.$$eval('[data-testid=outbox-item]', (els) => els.length)).toBe(1);
-    expect((await entriesBy('patrol-a')).length).toBe(before);
-
-    await context.setOffline(false);
+    await wifiDown();
+    try {
+      const offlineLoad = await page.reload();
+      expect(offlineLoad?.headers()['x-vw-offline']).toBe('1');
+      await page.waitForSelector('[data-testid=category-any_noise]');
+      expect(await page.inputValue('[data-testid=patrol-room]')).toBe(fx.a.room);
+      await tap('[data-testid=category-any_noise]');
+      await takePhoto();
+      await tap('[data-testid=save-entry]');
+      await page.waitForSelector('[data-testid=outbox-item]');
+      // Still queued after another offline reload: the outbox is in IndexedDB, not in the page.
+      await page.reload();
+      await page.waitForSelector('[data-testid=outbox-item]');
+      expect(await page.$$eval('[data-testid=outbox-item]', (els) => els.length)).toBe(1);
+      expect((await entriesBy('patrol-a')).length).toBe(before);
+    } finally {
+      await wifiBack();
+    }
     await page.waitForSelector('[data-testid=outbox]', { state: 'detached', timeout: 20_000 });
     await new Promise((r) => setTimeout(r, 3500));
     const after = await entriesBy('patrol-a');
@@ -170,7 +189,7 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
     }
     const anon = await context.newPage();
     await context.clearCookies();
-    await anon.goto(`${fx.server.url}/public`);
+    await anon.goto(`${link.url}/public`);
     await anon.waitForSelector('[data-testid=public-entry]');
     const texts = await anon.$$eval('[data-testid=public-description]', (els) => els.map((e) => e.textContent));
     expect(texts).toContain(html);
@@ -187,7 +206,7 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
   it('a supervisor opens an entry from the ledger list, sees its footage players and takes the next step', async () => {
     await context.clearCookies();
     const sup = await context.newPage();
-    await sup.goto(`${fx.server.url}/login?redirect=/ledger`);
+    await sup.goto(`${link.url}/login?redirect=/ledger`);
     await sup.fill('[data-testid=login-username]', 'supervisor-a');
     await sup.fill('[data-testid=login-password]', PASSWORD);
     await sup.click('[data-testid=login-submit]');
@@ -213,7 +232,7 @@ describe.runIf(need(checks.chromium()))('tablet patrol screen (Chromium)', () =>
     await sup.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('[data-testid=entry-revision]').length === 2);
     expect(await sup.textContent('[data-testid=entry-description]')).toBe('更正：手机已交存');
 
-    await sup.goto(`${fx.server.url}/reports`);
+    await sup.goto(`${link.url}/reports`);
     await sup.waitForSelector('[data-testid=report-total]');
     const shown = Number(await sup.textContent('[data-testid=report-total]'));
     // The page asks for the browser's current quarter; the same question over the API gives the same total.
