@@ -35,18 +35,19 @@ export async function openVenueLink(centreUrl: string): Promise<VenueLink> {
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
+  const cut = () => {
+    down = true;
+    for (const s of open) s.destroy();
+    open.clear();
+  };
   return {
     url: `${centre.protocol}//127.0.0.1:${port}`,
-    cut() {
-      down = true;
-      for (const s of open) s.destroy();
-      open.clear();
-    },
+    cut,
     restore() {
       down = false;
     },
     close() {
-      this.cut();
+      cut();
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
