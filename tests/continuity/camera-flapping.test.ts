@@ -11,8 +11,9 @@ import { MOSQUITTO_URL } from '../server/support.ts';
  * Issue 5 fault test: "a camera flapping 100 times: no ffmpeg process leaked, every gap a row".
  * Real simulator camera (RTSP publisher ffmpeg powered off and on), real agent and recorder
  * ffmpeg. Times are shortened through settings and the simulator so a cycle takes about 2.5 s:
- * 0.4 s off, restart backoff 100 ms, keyframes every 0.2 s (so a run's first 1 s segment closes soon after it begins), playlist read every 100 ms, first
- * segment of a run catalogued at once, a gap threshold of 0.2 s. Each cycle waits until the new
+ * 0.4 s off, restart backoff 100 ms, keyframes every 0.2 s (a run's first 1 s segment closes
+ * soon after it begins), playlist read every 100 ms, first segment of a run catalogued at once,
+ * a gap threshold of 0.2 s. Each cycle waits until the new
  * recorder run has footage on disk (the next power-off makes ffmpeg close that segment), so every
  * outage is its own hole in the footage and must be its own row. VW_FLAP_CYCLES changes the count.
  */
