@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatClock, formatDay, formatDuration, parseClock, resolveClockInWindow } from '../../dashboard/src/playback/time-of-day.ts';
+import { formatClock, formatDay, formatDuration, parseClock, resolveClockInWindow, timelineTicks } from '../../dashboard/src/playback/time-of-day.ts';
 
 // Local dates built with the Date constructor so the test holds in any time zone.
 const local = (y: number, mo: number, d: number, h: number, mi: number, s = 0) => new Date(y, mo - 1, d, h, mi, s).getTime();
@@ -40,5 +40,22 @@ describe('time of day', () => {
     const to = local(2026, 11, 25, 11, 0);
     expect(resolveClockInWindow('08:59:00', from, to)).toBe(local(2026, 11, 25, 8, 59));
     expect(resolveClockInWindow('bad', from, to)).toBeNull();
+  });
+  it('puts the timeline ticks at round local times, not at sixths of an odd window', () => {
+    // A demo session launched at 20:00:43 for two hours.
+    const from = local(2026, 12, 6, 20, 0, 43);
+    const ticks = timelineTicks(from, from + 2 * 3600_000);
+    expect(ticks.map((t) => t.label)).toEqual(['20:20', '20:40', '21:00', '21:20', '21:40', '22:00']);
+    expect(ticks[0]!.ms).toBe(local(2026, 12, 6, 20, 20));
+    // A short window counts in seconds, labelled with them.
+    const short = timelineTicks(local(2026, 12, 6, 9, 0, 7), local(2026, 12, 6, 9, 1, 7));
+    expect(short.map((t) => t.label)).toEqual(['09:00:10', '09:00:20', '09:00:30', '09:00:40', '09:00:50', '09:01:00']);
+    // An evaluation across midnight keeps round local hours on the next day.
+    const night = timelineTicks(local(2026, 12, 6, 22, 10), local(2026, 12, 7, 8, 50));
+    expect(night.map((t) => t.label)).toEqual(['00:00', '02:00', '04:00', '06:00', '08:00']);
+    expect(night[0]!.ms).toBe(local(2026, 12, 7, 0, 0));
+    for (const list of [ticks, short, night]) expect(list.length).toBeLessThanOrEqual(7);
+    // An empty window still has its one instant.
+    expect(timelineTicks(from, from)).toEqual([{ ms: from, label: formatClock(from) }]);
   });
 });

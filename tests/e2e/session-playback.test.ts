@@ -154,6 +154,20 @@ describe.runIf(need(checks.chromium(), ffmpegReady))('camera to the supervisorâ€
         await page.waitForFunction(([cid, t]) => (globalThis as any).__vwPlayers[cid].video.currentTime > (t as number) + 1, [id, t0] as const, { timeout: 15_000 });
       }
 
+      // The timeline's axis reads in round Beijing times (whole minutes or seconds), not the
+      // session's start plus sixths of its length.
+      const ticks = await page.getByTestId('timeline-tick').evaluateAll((els) => els.map((e) => ({ ms: Number(e.getAttribute('data-ms')), label: e.textContent ?? '' })));
+      expect(ticks.length).toBeGreaterThanOrEqual(3);
+      expect(ticks.length).toBeLessThanOrEqual(7);
+      const beijing = (ms: number) => new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(ms);
+      for (const t of ticks) {
+        expect(t.ms % 1000).toBe(0);
+        expect(beijing(t.ms).startsWith(t.label)).toBe(true);
+        if (t.label.length === 5) expect(beijing(t.ms).endsWith(':00')).toBe(true);
+      }
+      const steps = new Set(ticks.slice(1).map((t, i) => t.ms - ticks[i]!.ms));
+      expect(steps.size).toBe(1);
+
       // Jump to a wall-clock second 8 s after the session started, by the clock in the time zone
       // the supervisor reads (Beijing time), then pause and read the frame on screen.
       const target = Date.parse(session.plannedStart) + 8000;

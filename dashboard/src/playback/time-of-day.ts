@@ -8,6 +8,32 @@ export function formatClock(ms: number): string {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+/** Tick spacings a supervisor reads at a glance: whole seconds, minutes or hours of local time. */
+const TICK_STEPS_S = [1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 14400, 21600, 43200, 86400];
+
+/**
+ * Axis ticks for a wall-clock window: at round local times (20:20, 20:40, 21:00 — not the
+ * session's odd start plus sixths of its length), at most `maxTicks` of them, labelled HH:MM when
+ * every tick is a whole minute.
+ */
+export function timelineTicks(fromMs: number, toMs: number, maxTicks = 6): Array<{ ms: number; label: string }> {
+  const spanS = (toMs - fromMs) / 1000;
+  if (!(spanS > 0)) return [{ ms: fromMs, label: formatClock(fromMs) }];
+  const stepS = TICK_STEPS_S.find((s) => spanS / s <= maxTicks) ?? 86400 * Math.ceil(spanS / 86400 / maxTicks);
+  const start = new Date(fromMs);
+  const [y, mo, d] = [start.getFullYear(), start.getMonth(), start.getDate()];
+  const secondOfDay = start.getHours() * 3600 + start.getMinutes() * 60 + start.getSeconds() + start.getMilliseconds() / 1000;
+  const ticks: Array<{ ms: number; label: string }> = [];
+  // Counted from local midnight with the Date constructor, so a window across midnight (or a DST
+  // change) still lands on round local times.
+  for (let k = Math.ceil(secondOfDay / stepS); ticks.length <= maxTicks; k++) {
+    const ms = new Date(y, mo, d, 0, 0, k * stepS).getTime();
+    if (ms > toMs) break;
+    if (ms >= fromMs) ticks.push({ ms, label: stepS >= 60 ? formatClock(ms).slice(0, 5) : formatClock(ms) });
+  }
+  return ticks;
+}
+
 /** The local calendar day, YYYY-MM-DD, as a date input holds it (toISOString() gives UTC's day). */
 export function formatDay(d: Date): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
