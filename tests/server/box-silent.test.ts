@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../../edge-agent/agent.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { agentConfig, freePort, quietLogger, scratchDir } from '../edge-agent/agent-fixture.ts';
+import { openVenueLink, type VenueLink } from '../support/venue-link.ts';
 import { serverConfig, silent, tempDir, uniqueVenueId, waitFor } from './support.ts';
 
 /**
  * A box that loses power or its uplink says nothing: its TCP connection just goes silent. Between
- * the box and the centre's broker sits a proxy that can freeze (stop forwarding, close nothing);
+ * the box and the centre's broker sits a link that can freeze (stop forwarding, close nothing);
  * with the box's MQTT keepalive of 10 s the broker fires its last will and the centre shows the
  * box offline within 30 s.
  */
@@ -19,31 +19,16 @@ describe('a silent box (power or uplink lost) is shown offline within 30 s', () 
   const scratch = scratchDir('silent');
   let server: RunningServer;
   let agent: Agent;
-  let proxy: Server;
-  let frozen = false;
-  const sockets: Socket[] = [];
+  let link: VenueLink;
 
   beforeAll(async () => {
     server = await startServer(serverConfig(tmp.dir, { agents: [{ venueId, token }] }), { logger: silent });
-    const brokerPort = Number(new URL(server.brokerUrl).port);
-    proxy = createServer((inbound) => {
-      const outbound = createConnection(brokerPort, '127.0.0.1');
-      sockets.push(inbound, outbound);
-      // Frozen: bytes are swallowed in both directions, and no side sees a close.
-      inbound.on('data', (d) => frozen || outbound.write(d));
-      outbound.on('data', (d) => frozen || inbound.write(d));
-      inbound.on('error', () => {});
-      outbound.on('error', () => {});
-      inbound.on('close', () => frozen || outbound.destroy());
-      outbound.on('close', () => frozen || inbound.destroy());
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const proxyPort = (proxy.address() as { port: number }).port;
+    link = await openVenueLink(server.brokerUrl);
     const nowhere = await freePort();
     agent = await startAgent(
       agentConfig({
         venue: { id: venueId, name: 'Silent venue' },
-        mqtt: { url: `mqtt://127.0.0.1:${proxyPort}`, keepaliveSeconds: 10 },
+        mqtt: { url: `mqtt://127.0.0.1:${link.port}`, keepaliveSeconds: 10 },
         centre: { url: `http://127.0.0.1:${nowhere}`, token },
         dataDir: scratch.dir,
       }),
@@ -53,10 +38,8 @@ describe('a silent box (power or uplink lost) is shown offline within 30 s', () 
 
   afterAll(async () => {
     // Cut the frozen connections first so the agent's graceful stop does not wait on them.
-    proxy?.close();
-    for (const s of sockets) s.destroy();
+    await link?.close();
     await agent?.stop();
-    for (const s of sockets) s.destroy();
     await server?.stop();
     scratch.remove();
     tmp.remove();
@@ -65,7 +48,7 @@ describe('a silent box (power or uplink lost) is shown offline within 30 s', () 
   it('goes offline by keepalive and last will, no goodbye needed', async () => {
     const online = async () => (await server.services.venues.summaries()).find((v) => v.id === venueId)?.online;
     await waitFor('box online', online, 15_000);
-    frozen = true;
+    link.freeze();
     const since = Date.now();
     await waitFor('box offline', async () => (await online()) === false, 30_000);
     const took = Date.now() - since;

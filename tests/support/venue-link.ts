@@ -1,16 +1,21 @@
 import { createServer, connect, type Socket } from 'node:net';
 
 /**
- * The venue Wi-Fi between a browser and the centre, as a TCP relay a test can cut: while cut, every
- * open connection is dropped and new ones are closed at once, so no request reaches the centre.
- * Browser tests use it with Playwright's `setOffline`, which tells the page it is offline but
- * is not reliably applied to a page a service worker controls (microsoft/playwright#2311: a
- * worker restarted while offline may send before the emulation reaches it).
+ * A venue's network link to the centre, as a TCP relay a test can break the two ways real links break:
+ * - `cut()`: the Wi-Fi or uplink is down and the device knows it: every open connection is dropped
+ *   and new ones are closed at once, so nothing reaches the centre. Browser tests use it with
+ *   Playwright's `setOffline`, which tells the page it is offline but is not reliably applied to a
+ *   page a service worker controls (microsoft/playwright#2311: CI once saw an entry arrive at the
+ *   centre while the page was "offline");
+ * - `freeze()`: power or uplink lost somewhere between: bytes stop in both directions and neither
+ *   side sees a close, so only a keepalive can tell.
  */
 export interface VenueLink {
   /** The centre's address as seen through the link (same scheme, the link's port). */
   url: string;
+  port: number;
   cut(): void;
+  freeze(): void;
   restore(): void;
   close(): Promise<void>;
 }
@@ -18,12 +23,16 @@ export interface VenueLink {
 export async function openVenueLink(centreUrl: string): Promise<VenueLink> {
   const centre = new URL(centreUrl);
   const open = new Set<Socket>();
-  let down = false;
+  let state: 'up' | 'cut' | 'frozen' = 'up';
   const server = createServer((client) => {
-    if (down) return client.destroy();
+    if (state === 'cut') return client.destroy();
     const upstream = connect(Number(centre.port), centre.hostname);
     open.add(client).add(upstream);
+    client.on('data', (d) => state === 'up' && upstream.write(d));
+    upstream.on('data', (d) => state === 'up' && client.write(d));
+    // A frozen link passes on no close either.
     const drop = () => {
+      if (state === 'frozen') return;
       client.destroy();
       upstream.destroy();
       open.delete(client);
@@ -31,20 +40,23 @@ export async function openVenueLink(centreUrl: string): Promise<VenueLink> {
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   const cut = () => {
-    down = true;
+    state = 'cut';
     for (const s of open) s.destroy();
     open.clear();
   };
   return {
     url: `${centre.protocol}//127.0.0.1:${port}`,
+    port,
     cut,
+    freeze() {
+      state = 'frozen';
+    },
     restore() {
-      down = false;
+      state = 'up';
     },
     close() {
       cut();
