@@ -21,6 +21,21 @@ const MAX_RECONNECT_MS = 30_000;
 /** How long acknowledged outbox rows wait for a write to go with before one of their own. */
 const ACK_ROWS_WAIT_MS = 5000;
 
+/**
+ * How often mqtt.js's keepalive check runs on the box's grid: its half keepalive rounded up to a
+ * whole 2 s. mqtt.js asks for 5 s at the default keepalive of 10 s; a 5 s job on the grid falls on
+ * 5, 15, 25 … s, where no 2 s playlist poll, 6 s commit or 10 s retention check wakes the box, so it
+ * woke an agent recording one camera six times a minute for that alone. On a VM such a wake-up after
+ * a long sleep is charged 2–7 ms (docs/benchmarks.md). At 6 s the check shares the commit's wake-up
+ * (idle) or the polls' (recording). The ping goes after two checks without an answer, so two
+ * checks must stay within the broker's 1.5 × keepalive (3 × what mqtt.js asks): where rounding up
+ * would pass that (a keepalive of 2 or 5 s), the check stays as asked.
+ */
+export function keepaliveCheckMs(askedMs: number): number {
+  const onGrid = Math.ceil(askedMs / 2000) * 2000;
+  return 2 * onGrid <= 3 * askedMs ? onGrid : askedMs;
+}
+
 export type InventoryBody = Pick<VenueInventory, 'venue' | 'rooms' | 'cameras'>;
 
 export interface MqttLinkOptions {
@@ -86,9 +101,9 @@ export class MqttLink {
       password: config.centre.token,
       clean: true,
       keepalive: config.mqtt.keepaliveSeconds,
-      // The keepalive check (every half keepalive, counting to a ping) on the box's grid: at 10 s
-      // it wakes with retention and health instead of on its own (schedule/shared-tick.ts).
-      timerVariant: { set: (fn: () => void, ms: number) => everyTick(ms, fn), clear: (stop: () => void) => stop() } as unknown as NonNullable<IClientOptions['timerVariant']>,
+      // The keepalive check (every half keepalive, counting to a ping) on the box's grid, every
+      // keepaliveCheckMs: it wakes with the other jobs instead of on its own (schedule/shared-tick.ts).
+      timerVariant: { set: (fn: () => void, ms: number) => everyTick(keepaliveCheckMs(ms), fn), clear: (stop: () => void) => stop() } as unknown as NonNullable<IClientOptions['timerVariant']>,
       // mqtts:// with a private CA: trust exactly that CA.
       ...(config.mqtt.caFile ? { ca: readFileSync(config.mqtt.caFile) } : {}),
       reconnectPeriod: MIN_RECONNECT_MS,
