@@ -25,6 +25,8 @@ const plan = demoVenuePlan();
 const room = plan.rooms[0]!;
 const roomCameras = plan.cameras.filter((c) => c.room === room.code);
 const agentToken = 'e2e-agent-token-0123456789';
+/** HH:MM:SS as the supervisor reads it (Beijing time). */
+const beijing = (ms: number) => new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(ms);
 
 const ffmpegReady = hasCommand('ffmpeg') ? { ok: true as const } : { ok: false as const, reason: 'ffmpeg missing: apt-get install ffmpeg' };
 
@@ -159,7 +161,6 @@ describe.runIf(need(checks.chromium(), ffmpegReady))('camera to the supervisorâ€
       const ticks = await page.getByTestId('timeline-tick').evaluateAll((els) => els.map((e) => ({ ms: Number(e.getAttribute('data-ms')), label: e.textContent ?? '' })));
       expect(ticks.length).toBeGreaterThanOrEqual(3);
       expect(ticks.length).toBeLessThanOrEqual(7);
-      const beijing = (ms: number) => new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(ms);
       for (const t of ticks) {
         expect(t.ms % 1000).toBe(0);
         expect(beijing(t.ms).startsWith(t.label)).toBe(true);
@@ -171,7 +172,7 @@ describe.runIf(need(checks.chromium(), ffmpegReady))('camera to the supervisorâ€
       // Jump to a wall-clock second 8 s after the session started, by the clock in the time zone
       // the supervisor reads (Beijing time), then pause and read the frame on screen.
       const target = Date.parse(session.plannedStart) + 8000;
-      const hhmmss = new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(target);
+      const hhmmss = beijing(target);
       await page.getByTestId('pause-all').click();
       await page.getByTestId('seek-input').fill(hhmmss);
       await page.getByTestId('seek-button').click();
