@@ -67,12 +67,12 @@ try {
   for (let w = 0; w < windows; w++) {
     const usage = await Promise.all(agents.map((a) => measure(() => [a.agent.child.pid!], seconds)));
     usage.forEach((u, i) => results[i]!.push(u));
-    console.log(`window ${w + 1}: ${usage.map((u, i) => `${agents[i]!.variant} node ${(100 * (u.byName.node ?? 0)).toFixed(3)} % ffmpeg ${(100 * (u.byName.ffmpeg ?? 0)).toFixed(3)} % RSS ${((u.rssByName.node ?? 0) / 2 ** 20).toFixed(0)} MB`).join(' | ')}`);
+    console.log(`window ${w + 1}: ${usage.map((u, i) => `${agents[i]!.variant} node ${(100 * (u.byName.node ?? 0)).toFixed(3)} % (${(60 * (u.slicesByName.node ?? 0)).toFixed(0)} runs/min) ffmpeg ${(100 * (u.byName.ffmpeg ?? 0)).toFixed(3)} % RSS ${((u.rssByName.node ?? 0) / 2 ** 20).toFixed(0)} MB`).join(' | ')}`);
   }
   for (const v of variants) {
     const mine = results.filter((_, i) => agents[i]!.variant === v.name).flat();
     const mean = (f: (u: Usage) => number) => mine.reduce((a, u) => a + f(u), 0) / mine.length;
-    console.log(`${v.name}: node ${(100 * mean((u) => u.byName.node ?? 0)).toFixed(3)} % of a core, ffmpeg ${(100 * mean((u) => u.byName.ffmpeg ?? 0)).toFixed(3)} %, node RSS ${(mean((u) => u.rssByName.node ?? 0) / 2 ** 20).toFixed(1)} MB (${mine.length} agent-windows)`);
+    console.log(`${v.name}: node ${(100 * mean((u) => u.byName.node ?? 0)).toFixed(3)} % of a core, its threads put on a CPU ${(60 * mean((u) => u.slicesByName.node ?? 0)).toFixed(0)} times a minute, ffmpeg ${(100 * mean((u) => u.byName.ffmpeg ?? 0)).toFixed(3)} %, node RSS ${(mean((u) => u.rssByName.node ?? 0) / 2 ** 20).toFixed(1)} MB (${mine.length} agent-windows)`);
   }
 } finally {
   await Promise.all(agents.map((a) => a.agent.stop()));

@@ -49,14 +49,23 @@ export function processTree(roots: number[]): ProcStat[] {
   return out;
 }
 
-/** Run time of all threads of a process, ns (falls back to 10 ms ticks where schedstat is missing). */
-function runTimeNs(p: ProcStat): number {
+/**
+ * Run time of all threads of a process, ns, and how many times they were put on a CPU (schedstat's
+ * third field: each wake-up of a sleeping thread is one). Falls back to 10 ms ticks, and no count,
+ * where schedstat is missing.
+ */
+function runTime(p: ProcStat): { ns: number; slices: number } {
   try {
     let ns = 0;
-    for (const tid of readdirSync(`/proc/${p.pid}/task`)) ns += Number(readFileSync(`/proc/${p.pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    return ns;
+    let slices = 0;
+    for (const tid of readdirSync(`/proc/${p.pid}/task`)) {
+      const f = readFileSync(`/proc/${p.pid}/task/${tid}/schedstat`, 'utf8').split(' ');
+      ns += Number(f[0]);
+      slices += Number(f[2]);
+    }
+    return { ns, slices };
   } catch {
-    return (p.cpuTicks / TICKS_PER_SECOND) * 1e9;
+    return { ns: (p.cpuTicks / TICKS_PER_SECOND) * 1e9, slices: 0 };
   }
 }
 
@@ -91,6 +100,8 @@ export interface Usage {
   byName: Record<string, number>;
   /** Mean RSS by process name, bytes. */
   rssByName: Record<string, number>;
+  /** Times a thread of the process went on a CPU, per second, by process name (its wake-ups). */
+  slicesByName: Record<string, number>;
   /** The whole machine's busy share over the window (1.0 = every core busy): the load we ran under. */
   machineBusy: number;
 }
@@ -101,7 +112,7 @@ export interface Usage {
  */
 export async function measure(roots: () => number[], seconds: number): Promise<Usage> {
   const names = new Map<number, string>();
-  const cpuAt = (): Map<number, number> => new Map(processTree(roots()).map((s) => (names.set(s.pid, s.name), [s.pid, runTimeNs(s)])));
+  const cpuAt = (): Map<number, { ns: number; slices: number }> => new Map(processTree(roots()).map((s) => (names.set(s.pid, s.name), [s.pid, runTime(s)])));
   const m0 = machineCpu();
   const start = cpuAt();
   const t0 = process.hrtime.bigint();
@@ -124,11 +135,13 @@ export async function measure(roots: () => number[], seconds: number): Promise<U
   const m1 = machineCpu();
   let ns = 0;
   const byName: Record<string, number> = {};
+  const slicesByName: Record<string, number> = {};
   for (const [pid, t] of end) {
-    const used = t - (start.get(pid) ?? 0);
+    const used = t.ns - (start.get(pid)?.ns ?? 0);
     ns += used;
     const name = names.get(pid) ?? '?';
     byName[name] = (byName[name] ?? 0) + used / 1e9 / elapsed;
+    slicesByName[name] = (slicesByName[name] ?? 0) + (t.slices - (start.get(pid)?.slices ?? 0)) / elapsed;
   }
   return {
     seconds: elapsed,
@@ -138,6 +151,7 @@ export async function measure(roots: () => number[], seconds: number): Promise<U
     pssBytes: pss.length ? pss.reduce((a, b) => a + b, 0) / pss.length : null,
     byName,
     rssByName,
+    slicesByName,
     machineBusy: (m1.busy - m0.busy) / Math.max(1, m1.total - m0.total),
   };
 }
@@ -157,6 +171,7 @@ export function combine(windows: Usage[]): Usage {
     pssBytes: windows.every((w) => w.pssBytes !== null) ? weighted((w) => w.pssBytes!) : null,
     byName: byKey((w) => w.byName),
     rssByName: byKey((w) => w.rssByName),
+    slicesByName: byKey((w) => w.slicesByName),
     machineBusy: weighted((w) => w.machineBusy),
   };
 }

@@ -97,7 +97,7 @@ export async function benchRecord(opts: { counts: number[]; seconds: number; war
     const idleWindows: Usage[] = [];
     for (let r = 0; r < rounds; r++) idleWindows.push(await agentPhase(0));
     idle = combine(idleWindows);
-    log(`record idle agent: ${pct(idle)} core, RSS ${mb(idle.rssBytes)} MB`);
+    log(`record idle agent: ${pct(idle)} core, RSS ${mb(idle.rssBytes)} MB, node on a CPU ${(60 * (idle.slicesByName.node ?? 0)).toFixed(0)} times a minute`);
 
     for (const n of opts.counts) {
       // Rounds interleave the two sides and swap their order every round (baseline, agent, agent,
@@ -135,7 +135,7 @@ export async function benchRecord(opts: { counts: number[]; seconds: number; war
           a.push(await agentPhase(n));
           b.push(await baselinePhase(n));
         }
-        log(`record ${mode} N=${n} round ${r + 1}: baseline ${pct(b[r]!)}, agent ${pct(a[r]!)} (${Object.entries(a[r]!.byName).map(([k, v]) => `${k} ${(v * 100).toFixed(2)} %`).join(', ')}), ratio ${(a[r]!.cores / b[r]!.cores).toFixed(3)}, machine busy ${(b[r]!.machineBusy * 100).toFixed(0)} / ${(a[r]!.machineBusy * 100).toFixed(0)} %`);
+        log(`record ${mode} N=${n} round ${r + 1}: baseline ${pct(b[r]!)}, agent ${pct(a[r]!)} (${Object.entries(a[r]!.byName).map(([k, v]) => `${k} ${(v * 100).toFixed(2)} %`).join(', ')}; node on a CPU ${(60 * (a[r]!.slicesByName.node ?? 0)).toFixed(0)} times a minute), ratio ${(a[r]!.cores / b[r]!.cores).toFixed(3)}, machine busy ${(b[r]!.machineBusy * 100).toFixed(0)} / ${(a[r]!.machineBusy * 100).toFixed(0)} %`);
       }
       results.push({ cameras: n, baseline: combine(b), agent: combine(a), rounds: b.map((x, r) => ({ baseline: x.cores, agent: a[r]!.cores })) });
     }
