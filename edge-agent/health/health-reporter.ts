@@ -64,9 +64,12 @@ export class HealthReporter {
       // A taken port must not stop recording: say what to change and carry on without /metrics.
       this.o.logger.error({ err: (err as Error).message, port: h.metrics.port }, 'cannot serve /metrics: set edgeAgent.health.metrics.port to a free port');
     }
-    this.timer = everyTick(h.intervalSeconds * 1000, () => this.publish());
+    // Up to half a period late, to share the commit's wake-up (shared-tick.ts): a change is
+    // reported at once anyway; the periodic report only says nothing changed.
+    const periodMs = h.intervalSeconds * 1000;
+    this.timer = everyTick(periodMs, () => this.publish(), { slackMs: periodMs / 2 });
     // With the report, on its wake-up: a camera found since is measured within one report.
-    this.clockTimer = everyTick(h.intervalSeconds * 1000, () => void this.checkClocks());
+    this.clockTimer = everyTick(periodMs, () => void this.checkClocks(), { slackMs: periodMs / 2 });
   }
 
   cameraHealth(): CameraHealth[] {

@@ -100,7 +100,10 @@ export class Retention {
   }
 
   start(): void {
-    this.timer = everyTick(this.opts.config.retention.checkSeconds * 1000, () => void this.check());
+    // Up to half a period late, to share the commit's wake-up (shared-tick.ts): the watermark is
+    // gigabytes, a few seconds of recording are megabytes, and a disk-full failure checks at once.
+    const periodMs = this.opts.config.retention.checkSeconds * 1000;
+    this.timer = everyTick(periodMs, () => void this.check(), { slackMs: periodMs / 2 });
     void this.check();
   }
 

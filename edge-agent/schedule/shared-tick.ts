@@ -7,10 +7,16 @@
  * nine times in ten.
  *
  * Jobs run on a common grid: a job of period P runs when the monotonic clock is a multiple of P.
- * So periods that divide each other share their wake-ups (every camera's 2 s playlist pass, the 6 s
- * catalogue commit and the 10 s retention check wake the box once every 2 s together) and the box
- * sleeps until the next multiple any job needs. A job's first run comes within one period of its
- * registration, not exactly one period after it. A callback that throws does not stop the others.
+ * So periods that divide each other share their wake-ups (every camera's playlist pass and the
+ * catalogue commit, every 6 s by default, wake the box once together) and the box sleeps until the
+ * next multiple any job needs. A job's first run comes within one period of its registration, not
+ * exactly one period after it. A callback that throws does not stop the others.
+ *
+ * A job that may run a little late says by how much (its slack), and then runs at the first
+ * wake-up at or after its time, or at its time plus the slack if none comes sooner: the coalescing
+ * timers of operating systems (Linux's timer slack, macOS's leeway). Periods that do not divide
+ * each other (health every 15 s and retention every 10 s beside the 6 s commit) then cost no
+ * wake-ups of their own, and still run as often as their settings say.
  */
 
 interface Entry {
@@ -18,6 +24,8 @@ interface Entry {
   periodMs: number;
   /** performance.now() at or after which it runs next: a multiple of periodMs. */
   dueMs: number;
+  /** How late it may run to share another job's wake-up. */
+  slackMs: number;
 }
 
 /**
@@ -40,7 +48,7 @@ function nextOnGrid(periodMs: number, afterMs: number): number {
 
 function arm(): void {
   let next = Number.POSITIVE_INFINITY;
-  for (const e of entries) if (e.dueMs < next) next = e.dueMs;
+  for (const e of entries) if (e.dueMs + e.slackMs < next) next = e.dueMs + e.slackMs;
   if (next === armedFor && timer) return;
   if (timer) clearTimeout(timer);
   timer = null;
@@ -67,16 +75,20 @@ function fire(): void {
   arm();
 }
 
-/** Calls `fn` every `periodMs` (on the box's common grid) until the returned function is called. */
-export function everyTick(periodMs: number, fn: () => void): () => void {
+/**
+ * Calls `fn` every `periodMs` (on the box's common grid) until the returned function is called;
+ * each run up to `slackMs` late when that lets it share another job's wake-up.
+ */
+export function everyTick(periodMs: number, fn: () => void, { slackMs = 0 }: { slackMs?: number } = {}): () => void {
   if (!(periodMs > 0)) throw new Error(`a periodic job needs a period above 0 ms, not ${periodMs}`);
+  if (!(slackMs >= 0 && slackMs < periodMs)) throw new Error(`a periodic job's slack must be at least 0 and less than its period (${periodMs} ms), not ${slackMs}`);
   // An entry per registration: the same function registered twice runs twice, as two timers did.
-  const entry: Entry = { run: fn, periodMs, dueMs: nextOnGrid(periodMs, now()) };
+  const entry: Entry = { run: fn, periodMs, dueMs: nextOnGrid(periodMs, now()), slackMs };
   entries.add(entry);
-  if (entry.dueMs < armedFor) arm();
+  if (entry.dueMs + slackMs < armedFor) arm();
   return () => {
     if (!entries.delete(entry)) return;
-    if (entries.size === 0 || entry.dueMs === armedFor) arm();
+    if (entries.size === 0 || entry.dueMs + entry.slackMs === armedFor) arm();
   };
 }
 

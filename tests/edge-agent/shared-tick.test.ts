@@ -47,12 +47,45 @@ describe('shared tick', () => {
     // Start on a multiple of 30 s, so the window holds whole rounds of both.
     vi.advanceTimersByTime(30_000 - (performance.now() % 30_000));
     expect(wakesWithin(30_000)).toBe(4);
-    // A camera's 2 s playlist pass and the 6 s catalogue commit: 15 wake-ups in 30 s, not 20.
+    // Jobs every 2 s and every 6 s: 15 wake-ups in 30 s, not 20.
     stops.push(everyTick(2000, () => {}), everyTick(6000, () => {}));
     vi.advanceTimersByTime(30_000 - (performance.now() % 30_000));
     expect(wakesWithin(30_000)).toBe(15 + 1); // every 2 s, and health at 15 s
     for (const stop of stops) stop();
     expect(scheduledJobs()).toBe(0);
+  });
+
+  it('a job with slack runs at the first wake-up at or after its time, as often as its period says', () => {
+    vi.useFakeTimers();
+    // An agent with one camera: the playlist pass, the commit and the keepalive check every 6 s;
+    // retention every 10 s and health every 15 s, each up to half its period late.
+    const runs = { pass: 0, retention: 0, health: 0 };
+    const at = { retention: [] as number[], health: [] as number[] };
+    const stops = [
+      everyTick(6000, () => runs.pass++),
+      everyTick(6000, () => {}),
+      everyTick(10_000, () => (runs.retention++, at.retention.push(performance.now())), { slackMs: 5000 }),
+      everyTick(15_000, () => (runs.health++, at.health.push(performance.now())), { slackMs: 7500 }),
+    ];
+    vi.advanceTimersByTime(60_000 - (performance.now() % 60_000));
+    runs.pass = runs.retention = runs.health = 0;
+    at.retention.length = at.health.length = 0;
+    vi.advanceTimersByTime(60_000);
+    expect(runs).toEqual({ pass: 10, retention: 6, health: 4 });
+    // Each run on the 6 s grid, within its slack of its own time.
+    for (const t of [...at.retention, ...at.health]) expect(t % 6000).toBe(0);
+    expect(at.retention.map((t) => t % 60_000)).toEqual([12_000, 24_000, 30_000, 42_000, 54_000, 0]);
+    expect(at.health.map((t) => t % 60_000)).toEqual([18_000, 30_000, 48_000, 0]);
+    // Without slack the 10 s and 15 s jobs would add 6 wake-ups a minute (10, 15, 20, 40, 45, 50 s).
+    expect(wakesWithin(60_000)).toBe(10);
+    // Alone, a job with slack still runs: at its time plus the slack.
+    for (const stop of stops.splice(0, 2)) stop();
+    runs.retention = 0;
+    vi.advanceTimersByTime(60_000);
+    expect(runs.retention).toBe(6);
+    for (const stop of stops) stop();
+    expect(scheduledJobs()).toBe(0);
+    expect(() => everyTick(1000, () => {}, { slackMs: 1000 })).toThrow(/slack/);
   });
 
   it('one throwing callback does not stop the rest; a job can stop another in the same wake-up', () => {
