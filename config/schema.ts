@@ -178,14 +178,17 @@ export const EdgeAgentConfig = z.strictObject({
     segmentSeconds: z.number().min(1).max(4),
     restartDelayMs: z.number().int().min(100).max(300_000),
     rtspTransport: z.enum(['tcp', 'udp']),
-    /** How often each run's playlist is read for finished segments (default 1000 ms). */
+    /**
+     * How often each run's playlist is read for finished segments (default: once a catalogue
+     * commit, on its tick; twice a second while someone watches the camera live).
+     */
     catalogueIntervalMs: z.number().int().min(50).max(10_000).optional(),
     /** Segments a run holds back to settle its clock correction (default 3; 1 = first segment at once). */
     clockAnchorSegments: z.number().int().min(1).max(10).optional(),
     /**
      * How often new segments are committed to the catalogue and announced to the centre, in one
      * transaction and one message for all cameras (default: every three segment durations, 6 s).
-     * Live view and the watchdog see each segment as it closes, whatever this is.
+     * The watchdog goes by when segments were written, whatever this is.
      */
     catalogueCommitSeconds: z.number().int().min(1).max(60).optional(),
   }),

@@ -9,7 +9,7 @@ import { Retention } from './retention/retention.ts';
 import { loadOrCreateAgentKey } from './integrity/agent-key.ts';
 import { ManifestSigner } from './integrity/manifest-signer.ts';
 import { SegmentChain } from './integrity/segment-chain.ts';
-import { SegmentIntake } from './catalogue/segment-intake.ts';
+import { catalogueCommitMs, SegmentIntake } from './catalogue/segment-intake.ts';
 import { Reconciler } from './upload/reconciler.ts';
 import { discoverCameras, describeConfigured, type FoundCamera } from './discovery/discovery.ts';
 import { CameraEventSubscriber } from './events/camera-events.ts';
@@ -303,7 +303,8 @@ export async function startAgent(settings: EdgeAgentConfig, options: AgentOption
       transport: config.recording.rtspTransport,
       segmentSeconds: config.recording.segmentSeconds,
       restartDelayMs: config.recording.restartDelayMs,
-      catalogueIntervalMs: config.recording.catalogueIntervalMs,
+      // Once a commit, on its tick: a segment found sooner would only wait for the commit.
+      catalogueIntervalMs: config.recording.catalogueIntervalMs ?? catalogueCommitMs(config.recording),
       clockAnchorSegments: config.recording.clockAnchorSegments,
       watchdogMs: config.continuity.watchdogSeconds * 1000,
       maxRestartDelayMs: config.continuity.maxRestartDelayMs,

@@ -1,3 +1,4 @@
+import type { EdgeAgentConfig } from '../../config/schema.ts';
 import type { SegmentRecord } from '../../protocol/index.ts';
 import type { SegmentChain } from '../integrity/segment-chain.ts';
 
@@ -13,10 +14,12 @@ type Segment = SegmentRecord & { path: string };
  *
  * A segment waits for the batcher's tick, which comes every three segment durations by default
  * (recording.catalogueCommitSeconds): a commit carries about three from every camera instead of
- * each segment paying for a commit, a message and its acknowledgement of its own. Nothing needs it
- * sooner: live view, the watchdog and gap tracking take the segment from the recorder directly, a
- * held segment's upload starts a tick later at most, and a crash before the commit leaves the file
- * on disk to the orphan-footage pass.
+ * each segment paying for a commit, a message and its acknowledgement of its own. The recorders
+ * read their playlists on the same tick, just before it, so a segment waits once, not twice.
+ * Nothing needs it sooner: live view has the playlist read twice a second while someone watches,
+ * the watchdog goes by when segments were written, gap rows by the footage's own times, a held
+ * segment's upload starts a tick later at most, and a crash before the commit leaves the file on
+ * disk to the orphan-footage pass.
  */
 export class SegmentIntake {
   private queued: Segment[] = [];
@@ -50,4 +53,12 @@ export class SegmentIntake {
       if (added.length > 0) this.o.onAdded(added);
     };
   }
+}
+
+/**
+ * How often the batcher commits (recording.catalogueCommitSeconds, by default three segment
+ * durations): the recorders read their playlists as often, on the same tick (camera-recorder.ts).
+ */
+export function catalogueCommitMs(recording: EdgeAgentConfig['recording']): number {
+  return (recording.catalogueCommitSeconds ?? Math.max(1, Math.round(3 * recording.segmentSeconds))) * 1000;
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { EdgeAgentConfig } from '../../config/schema.ts';
 import { decodeMessage, encodeMessage, topics, type BoxCommand, type CommandReply, type UploadWindow, type VenueInventory } from '../../protocol/index.ts';
 import type { Catalogue, OutboxMessage } from '../catalogue/catalogue.ts';
-import type { SegmentIntake } from '../catalogue/segment-intake.ts';
+import { catalogueCommitMs, type SegmentIntake } from '../catalogue/segment-intake.ts';
 import { everyTick } from '../schedule/shared-tick.ts';
 
 /**
@@ -150,8 +150,7 @@ export class MqttLink {
     // and all of them share one commit, one message and one acknowledgement (segment-intake.ts).
     // A tick every segment cost one camera's agent 0.354 % of a core against 0.288 % now; a tick
     // every second, at 4 cameras, ~2 commits a second of one segment each (docs/benchmarks.md).
-    const commitMs = (config.recording.catalogueCommitSeconds ?? Math.max(1, Math.round(3 * config.recording.segmentSeconds))) * 1000;
-    this.batchTimer = everyTick(commitMs, () => setImmediate(() => this.tick()));
+    this.batchTimer = everyTick(catalogueCommitMs(config.recording), () => setImmediate(() => this.tick()));
   }
 
   /** Publishes the retained health report (state, not an event: the newest replaces the last). */

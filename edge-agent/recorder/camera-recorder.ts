@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { SegmentRecord } from '../../protocol/index.ts';
 import { PlaylistWatcher } from './playlist-watcher.ts';
+import { StallWatchdog } from './stall-watchdog.ts';
 import { startRecording, type RecordingRun } from './ffmpeg.ts';
 import type { Codecs } from './ts-probe.ts';
 import { classifyFailure, type RecorderFailure } from './failure-cause.ts';
-import { everyTick } from '../schedule/shared-tick.ts';
 
 /**
  * Records one camera continuously: one ffmpeg run after another (each a new runId, so a restart is
@@ -36,8 +36,8 @@ export interface CameraRecorderOptions {
   /** A run ended badly or was restarted by the watchdog: the footage stops here, and why. */
   onFailure?: (failure: RecorderFailure) => void;
   /**
-   * Playlist poll interval (default one segment duration) and clock-anchor segments of each run
-   * (watcher default when absent).
+   * Playlist poll interval (default one segment duration; the agent reads once a catalogue commit)
+   * and clock-anchor segments of each run (watcher default when absent).
    */
   catalogueIntervalMs?: number;
   clockAnchorSegments?: number;
@@ -50,7 +50,8 @@ const MAX_BACKOFF_MS = 60_000;
  * wake-ups a second cost ~0.1 % of a core here, for as long as someone watches.
  */
 const LIVE_POLL_MS = 500;
-const MAX_POLL_MS = 2000;
+/** The playlist lists 20 segments (ffmpeg.ts): a pass every 10 s still sees each 1 s segment. */
+const MAX_POLL_MS = 10_000;
 
 export class CameraRecorder {
   private run: RecordingRun | null = null;
@@ -58,7 +59,6 @@ export class CameraRecorder {
   private stopped = false;
   private failures = 0;
   private restartTimer: NodeJS.Timeout | null = null;
-  private stallTimer: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private paused = false;
   private live = false;
@@ -80,12 +80,13 @@ export class CameraRecorder {
 
   /**
    * Recording alone needs a segment once it is closed, not at once (it is catalogued every few
-   * segments): the playlist is read once a segment duration, on the box's grid with every other
-   * camera's, and at most 2 s apart (the watchdog goes by the last segment seen, and a camera's
-   * keyframes can make a 4 s segment longer). Live view wants each segment within half a second.
+   * segments): the agent has the playlist read once a catalogue commit, on the box's grid with
+   * every other camera's and the commit itself, which then carries what the pass found. On a box
+   * that pays milliseconds for each wake-up, a pass every segment was most of what an agent with
+   * one camera cost (docs/benchmarks.md). Live view wants each segment within half a second.
    */
   private pollMs(): number {
-    const normal = this.opts.catalogueIntervalMs ?? Math.min(this.opts.segmentSeconds * 1000, MAX_POLL_MS);
+    const normal = Math.min(this.opts.catalogueIntervalMs ?? this.opts.segmentSeconds * 1000, MAX_POLL_MS);
     return this.live ? Math.min(normal, LIVE_POLL_MS) : normal;
   }
 
@@ -152,26 +153,20 @@ export class CameraRecorder {
       },
       pollMs: this.pollMs(),
       anchorSamples: o.clockAnchorSegments,
+      onWritten: () => watchdog.arm(),
     });
     this.watcher = watcher;
-    watcher.start();
-
-    // A camera that stops sending leaves ffmpeg waiting forever: restart it when no segment comes.
-    const stallMs = o.watchdogMs ?? Math.max(20_000, o.segmentSeconds * 8_000);
-    let stalled = false;
-    // On the box's grid with the playlist polls: no wake-up of its own (shared-tick.ts).
-    this.stallTimer = everyTick(Math.min(this.pollMs(), Math.max(100, stallMs / 4)), () => {
-      if (!stalled && Date.now() - watcher.lastSegmentAt > stallMs) {
-        stalled = true;
-        this.watchdogRestarts++;
-        log.warn({ stallMs }, 'watchdog: no new segment; restarting the recorder');
-        void run.stop(2000);
-      }
+    const watchdog = new StallWatchdog(watcher, this.stallMs, () => {
+      this.watchdogRestarts++;
+      log.warn({ stallMs: this.stallMs }, 'watchdog: no new segment; restarting the recorder');
+      void run.stop(2000);
     });
+    watcher.start();
+    watchdog.arm();
 
     const exit = await run.exited;
-    this.stallTimer?.();
-    this.stallTimer = null;
+    watchdog.stop();
+    const stalled = watchdog.fired;
     await watcher.stop();
     this.run = null;
     this.watcher = null;
@@ -189,7 +184,7 @@ export class CameraRecorder {
     this.failures = segments > 0 ? 0 : this.failures + 1;
     const ceiling = o.maxRestartDelayMs ?? MAX_BACKOFF_MS;
     const delay = this.failures === 0 ? 0 : Math.min(ceiling, o.restartDelayMs * 2 ** (this.failures - 1));
-    const error = stalled ? `watchdog: no segment for ${Math.round(stallMs / 1000)} s` : (exit.error ?? 'ffmpeg ended');
+    const error = stalled ? `watchdog: no segment for ${Math.round(this.stallMs / 1000)} s` : (exit.error ?? 'ffmpeg ended');
     log.warn({ err: error, segments, restartInMs: delay }, 'recorder ended; restarting');
     o.onFailure?.(classifyFailure(error, { stalled, at: new Date() }));
     o.onState({ recording: false, error: describeFfmpegError(error) });
@@ -200,6 +195,11 @@ export class CameraRecorder {
     this.restartTimer = null;
     this.wake = null;
     return this.runOnce();
+  }
+
+  /** No new segment for this long restarts the run. */
+  private get stallMs(): number {
+    return this.opts.watchdogMs ?? Math.max(20_000, this.opts.segmentSeconds * 8_000);
   }
 
   private pauseReason: string | null = null;

@@ -114,6 +114,8 @@ export interface WatcherOptions {
   pollMs?: number;
   /** Segments held back at the start of a run to settle its clock correction. */
   anchorSamples?: number;
+  /** A pass found a segment written later than any before it (lastWrittenAt moved on). */
+  onWritten?: () => void;
 }
 
 interface Observed {
@@ -143,7 +145,12 @@ export class PlaylistWatcher {
   private final = false;
   private stopping = false;
   private codecsKnown = false;
-  lastSegmentAt = Date.now();
+  /**
+   * When the newest segment found was written (its file's mtime; the watcher's start until then).
+   * The watchdog goes by this, not by when a pass saw it: then how seldom the playlist is read
+   * does not make a stall look longer or shorter.
+   */
+  lastWrittenAt = Date.now();
 
   constructor(private readonly opts: WatcherOptions) {}
 
@@ -209,6 +216,7 @@ export class PlaylistWatcher {
     this.lastPlaylist = version;
     const dir = dirname(this.opts.playlist);
     const { entries } = parsePlaylist(text);
+    const writtenBefore = this.lastWrittenAt;
     for (const e of entries) {
       if (this.seen.has(e.uri)) continue;
       const path = join(dir, basename(e.uri));
@@ -229,7 +237,7 @@ export class PlaylistWatcher {
       }
       const { bytes, mtimeMs: writtenAt, sha256 } = file;
       this.seen.add(e.uri);
-      this.lastSegmentAt = Date.now();
+      if (writtenAt > this.lastWrittenAt) this.lastWrittenAt = writtenAt;
       const fps = probe.fps();
       if (fps !== null) this.opts.onFps?.(fps);
       if (!this.codecsKnown) {
@@ -249,6 +257,7 @@ export class PlaylistWatcher {
       this.held.push(observed);
     }
     this.passedOnce = true;
+    if (this.lastWrittenAt > writtenBefore) this.opts.onWritten?.();
     // Only what the playlist still lists can come again (a sliding window): a run that records for
     // weeks keeps a few dozen names, not every segment it ever made.
     if (this.seen.size > 2 * entries.length) {

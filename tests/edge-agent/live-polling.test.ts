@@ -5,7 +5,7 @@ import { scheduledJobs } from '../../edge-agent/schedule/shared-tick.ts';
 import { quietLogger } from './agent-fixture.ts';
 
 /**
- * A recording camera's playlist is read once a segment duration; while someone watches it live,
+ * A recording camera's playlist is read once a catalogue commit; while someone watches it live,
  * twice a second (camera-recorder.ts). The live pusher says when a lease starts and ends.
  */
 describe('live view and the playlist poll', () => {
