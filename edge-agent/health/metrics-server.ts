@@ -55,8 +55,18 @@ export function renderAgentMetrics(venueId: string, box: BoxHealth, cameras: Cam
   return `${lines.join('\n')}\n`;
 }
 
-export async function startMetricsServer(opts: { host: string; port: number; render: () => string; logger: Logger }): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer((req, res) => {
+/**
+ * A connection idle this long is closed: a scraper that stalls mid-request, or one that keeps a
+ * connection open, holds nothing for long.
+ */
+const IDLE_MS = 10_000;
+
+export async function startMetricsServer(opts: { host: string; port: number; render: () => string; logger: Logger; idleMs?: number }): Promise<{ port: number; close(): Promise<void> }> {
+  // Node checks every open request against requestTimeout on an interval (30 s by default) that
+  // runs whether or not anyone scrapes: on a box that pays milliseconds for each wake-up, it woke
+  // the agent twice a minute off the shared tick (docs/benchmarks.md). Instead each connection
+  // times out when idle, a timer that exists only while a connection does.
+  const server: Server = createServer({ connectionsCheckingInterval: 2 ** 31 - 1 }, (req, res) => {
     if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics') {
       let body: string;
       try {
@@ -71,7 +81,7 @@ export async function startMetricsServer(opts: { host: string; port: number; ren
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('Only GET /metrics is served here.\n');
   });
-  server.requestTimeout = 10_000;
+  server.setTimeout(opts.idleMs ?? IDLE_MS, (socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());
