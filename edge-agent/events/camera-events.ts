@@ -45,6 +45,25 @@ function stateOf(message: unknown): boolean | null {
   return null;
 }
 
+/**
+ * The client retries a refused or reset event connection after 10 ms, each wait a ninth longer
+ * than the last: a camera switched off was asked for its events ~30 times a second for its first
+ * seconds, and again after every power cycle — CPU the box spends on nothing while it records the
+ * other cameras. Its retries start at 1 s instead, then grow as the client's do (to 2 min).
+ */
+const MIN_EVENT_RETRY_MS = 1000;
+
+function slowEventRetries(cam: OnvifTypes.Cam): void {
+  const c = cam as unknown as { _eventReconnectms?: number; _restartEventRequest?: () => void };
+  const original = c._restartEventRequest;
+  // A client version without it keeps its own pace; events still work.
+  if (typeof original !== 'function') return;
+  c._restartEventRequest = function (this: typeof c) {
+    if (!this._eventReconnectms || this._eventReconnectms < MIN_EVENT_RETRY_MS) this._eventReconnectms = MIN_EVENT_RETRY_MS;
+    return original.call(this);
+  };
+}
+
 export interface CameraEventOptions {
   cameraId: string;
   roomId: string | null;
@@ -85,6 +104,7 @@ export class CameraEventSubscriber {
     const guard = createSoapGuard(`${o.address.hostname}:${o.address.port} (events)`);
     this.guard = guard;
     guardCam(cam, guard);
+    slowEventRetries(cam);
     guard.tripped.catch((err: Error) => {
       o.logger.warn({ cameraId: o.cameraId, err: err.message }, 'camera events stopped: hostile answer');
       this.stop();
