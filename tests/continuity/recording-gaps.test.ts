@@ -245,11 +245,12 @@ describe('recording gaps with causes (camera offline, flapping, watchdog)', () =
 
   it('a camera flapping: every gap a row, no ffmpeg leaked', async () => {
     const cam = venue.cameras[1]!;
-    // ~40 s of flapping (the issue asks for 100 flaps; the suite's time budget allows about 6).
-    const budgetEnd = Date.now() + 40_000;
+    // Three flaps with a centre and a session: their rows reach the centre, none twice. The 100
+    // flaps the issue asks for are camera-flapping.test.ts (no centre there, a cycle in ~2.5 s).
+    const FLAPS = 3;
     let flaps = 0;
     let maxRecorders = 0;
-    while (Date.now() < budgetEnd) {
+    while (flaps < FLAPS) {
       const runsBefore = new Set(agent.catalogue.segments(cam2).map((s) => s.runId));
       await cam.stop();
       await sleep(2600);
@@ -259,7 +260,6 @@ describe('recording gaps with causes (camera offline, flapping, watchdog)', () =
       await waitFor('cam-2 recording again', () => agent.catalogue.segments(cam2).some((s) => !runsBefore.has(s.runId)), 20_000, 100);
       maxRecorders = Math.max(maxRecorders, ffmpegChildren(scratch.dir).length);
     }
-    expect(flaps).toBeGreaterThanOrEqual(4);
     // One recorder per camera at most, ever.
     expect(maxRecorders).toBeLessThanOrEqual(3);
     const segs = agent.catalogue.segments(cam2);
@@ -270,7 +270,7 @@ describe('recording gaps with causes (camera offline, flapping, watchdog)', () =
     // Every hole in the footage longer than the threshold is a row with exactly its bounds.
     expect(rows.map((g) => [ms(g.start), ms(g.end!)])).toEqual(derived.map((g) => [g.from, g.to]));
     expect(new Set(rows.map((g) => g.cause))).toEqual(new Set(['camera_offline']));
-    console.info(`flapping: ${flaps} power cycles in ~40 s, ${rows.length} gap rows, at most ${maxRecorders} recorder ffmpeg processes`);
+    console.info(`flapping: ${flaps} power cycles, ${rows.length} gap rows, at most ${maxRecorders} recorder ffmpeg processes`);
     // The centre got every row (outbox → MQTT → recording_gaps), none twice.
     await waitFor('every cam-2 gap at the centre', async () => {
       const got = await server.services.gaps.reported(cam2, new Date(0), new Date(Date.now() + 60_000));
