@@ -65,7 +65,7 @@ export class HealthReporter {
       this.o.logger.error({ err: (err as Error).message, port: h.metrics.port }, 'cannot serve /metrics: set edgeAgent.health.metrics.port to a free port');
     }
     // Up to half a period late, to share the commit's wake-up (shared-tick.ts): a change is
-    // reported at once anyway; the periodic report only says nothing changed.
+    // reported at once anyway; the periodic report refreshes the figures.
     const periodMs = h.intervalSeconds * 1000;
     this.timer = everyTick(periodMs, () => this.publish(), { slackMs: periodMs / 2 });
     // With the report, on its wake-up: a camera found since is measured within one report.

@@ -24,12 +24,13 @@ const ACK_ROWS_WAIT_MS = 5000;
 /**
  * How often mqtt.js's keepalive check runs on the box's grid: its half keepalive rounded up to a
  * whole 2 s. mqtt.js asks for 5 s at the default keepalive of 10 s; a 5 s job on the grid falls on
- * 5, 15, 25 … s, where no 2 s playlist poll, 6 s commit or 10 s retention check wakes the box, so it
- * woke an agent recording one camera six times a minute for that alone. On a VM such a wake-up after
- * a long sleep is charged 2–7 ms (docs/benchmarks.md). At 6 s the check shares the commit's wake-up
- * (idle) or the polls' (recording). The ping goes after two checks without an answer, so two
- * checks must stay within the broker's 1.5 × keepalive (3 × what mqtt.js asks): where rounding up
- * would pass that (a keepalive of 2 or 5 s), the check stays as asked.
+ * 5, 15, 25 … s, where nothing else wakes the box (the commit and the playlist passes come every
+ * 6 s), so it woke an agent six times a minute for that alone. On a VM such a wake-up after a long
+ * sleep is charged 2–7 ms (docs/benchmarks.md). At 6 s the check shares the commit's wake-up
+ * (slack would not do: it lets a run come later, and these checks must not). The ping goes after
+ * two checks without an answer, so two checks must stay within the broker's 1.5 × keepalive
+ * (3 × what mqtt.js asks): where rounding up would pass that (a keepalive of 2 or 5 s), the check
+ * stays as asked.
  */
 export function keepaliveCheckMs(askedMs: number): number {
   const onGrid = Math.ceil(askedMs / 2000) * 2000;
