@@ -180,7 +180,8 @@ export const EdgeAgentConfig = z.strictObject({
     rtspTransport: z.enum(['tcp', 'udp']),
     /**
      * How often each run's playlist is read for finished segments (default: once a catalogue
-     * commit, on its tick; twice a second while someone watches the camera live).
+     * commit, on its tick, but at least every 10 s, while the playlist still lists every segment
+     * since the last read; twice a second while someone watches the camera live).
      */
     catalogueIntervalMs: z.number().int().min(50).max(10_000).optional(),
     /** Segments a run holds back to settle its clock correction (default 3; 1 = first segment at once). */
